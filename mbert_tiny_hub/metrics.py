@@ -1,0 +1,105 @@
+"""Classification metrics that work offline (scikit-learn, no Hub-hosted metric scripts).
+
+One function computes the report every part of the project uses: the Trainer's `compute_metrics`, `evaluate.py`,
+the model cards and the Space all read the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+
+def to_multi_hot(label_lists: Sequence[Sequence[int]], num_labels: int) -> np.ndarray:
+    """[[0, 3], [], [2]] -> a (n, num_labels) 0/1 matrix."""
+    matrix = np.zeros((len(label_lists), num_labels), dtype=np.int64)
+    for row, labels in enumerate(label_lists):
+        for label in labels or ():
+            if not 0 <= int(label) < num_labels:
+                raise ValueError(f"Row {row}: label id {label} is outside 0..{num_labels - 1}.")
+            matrix[row, int(label)] = 1
+    return matrix
+
+
+def predictions_from_logits(logits: np.ndarray, multi_label: bool, threshold: float = 0.5) -> np.ndarray:
+    """Class ids (single-label: argmax) or a 0/1 matrix (multi-label: sigmoid >= threshold)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if multi_label:
+        return (1.0 / (1.0 + np.exp(-logits)) >= threshold).astype(np.int64)
+    return logits.argmax(axis=-1)
+
+
+def classification_report(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    label_names: Sequence[str],
+    multi_label: bool = False,
+    languages: Sequence[str] | None = None,
+) -> dict:
+    """Accuracy, macro / micro / weighted precision, recall and F1, per-class scores, and (when `languages`
+    is given) the same headline numbers per language.
+
+    Single-label: `y_true`, `y_pred` are class ids. Multi-label: 0/1 matrices of shape (n, num_labels);
+    "accuracy" is then the exact-match (subset) accuracy.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(y_true) == 0:
+        raise ValueError("Cannot compute metrics on an empty set of examples.")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} references but {len(y_pred)} predictions.")
+    label_ids = list(range(len(label_names)))
+    # Averages run over the labels that occur in the references or the predictions (sklearn's default):
+    # a class absent from both, e.g. in one language's slice, says nothing about the model.
+    if multi_label:
+        present = [i for i in label_ids if y_true[:, i].any() or y_pred[:, i].any()]
+    else:
+        present = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
+    report: dict = {"num_examples": int(len(y_true)), "accuracy": float(accuracy_score(y_true, y_pred))}
+    for average in ("macro", "micro", "weighted"):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=present or None, average=average, zero_division=0
+        )
+        report[f"{average}_precision"], report[f"{average}_recall"], report[f"{average}_f1"] = (
+            float(precision),
+            float(recall),
+            float(f1),
+        )
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=label_ids, average=None, zero_division=0
+    )
+    report["per_class"] = {
+        name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(label_names, precision, recall, f1, support)
+    }
+    if languages is not None:
+        languages = np.asarray(languages)
+        if len(languages) != len(y_true):
+            raise ValueError(f"{len(languages)} language tags for {len(y_true)} examples.")
+        report["per_language"] = {}
+        for language in sorted(set(languages.tolist())):
+            rows = languages == language
+            sub = classification_report(y_true[rows], y_pred[rows], label_names, multi_label)
+            report["per_language"][language] = {
+                key: sub[key] for key in ("num_examples", "accuracy", "macro_f1", "micro_f1", "weighted_f1")
+            }
+    return report
+
+
+def make_compute_metrics(
+    label_names: Sequence[str], multi_label: bool = False, threshold: float = 0.5
+) -> Callable:
+    """A `compute_metrics` for `transformers.Trainer`: flat float metrics (macro_f1, accuracy, ...)."""
+
+    def compute_metrics(eval_prediction) -> dict[str, float]:
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        labels = np.asarray(eval_prediction.label_ids)
+        predictions = predictions_from_logits(logits, multi_label, threshold)
+        if multi_label:
+            labels = (labels >= 0.5).astype(np.int64)
+        report = classification_report(labels, predictions, label_names, multi_label)
+        return {key: value for key, value in report.items() if isinstance(value, float)}
+
+    return compute_metrics
