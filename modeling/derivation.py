@@ -123,10 +123,11 @@ def derive_student(
         head: "masked_lm", "sequence_classification" or "base".
         **config_overrides: any `MBertTinyConfig` field (num_labels, id2label, hidden_size, ...).
     """
-    teacher_name = teacher if isinstance(teacher, str) else getattr(teacher.config, "_name_or_path", None)
+    teacher_name = teacher if isinstance(teacher, str) else None
     if isinstance(teacher, str):
         teacher = load_teacher(teacher)
     base, heads, teacher_config = _teacher_state(teacher)
+    teacher_name = teacher_name or getattr(teacher_config, "_name_or_path", None) or None
 
     shape = {field: getattr(teacher_config, field) for field in _SHAPE_FIELDS}
     if preset is not None:

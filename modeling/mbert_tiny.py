@@ -224,9 +224,8 @@ class MBertTinyEncoder(nn.Module):
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         for layer_module in self.layer:
             if self.gradient_checkpointing and self.training:
-                hidden_states = torch.utils.checkpoint.checkpoint(
-                    layer_module, hidden_states, attention_mask, use_reentrant=False
-                )
+                # `_gradient_checkpointing_func` is set by PreTrainedModel.activation_checkpointing_enable().
+                hidden_states = self._gradient_checkpointing_func(layer_module.__call__, hidden_states, attention_mask)
             else:
                 hidden_states = layer_module(hidden_states, attention_mask)
             if output_hidden_states:
@@ -260,11 +259,6 @@ class MBertTinyPreTrainedModel(PreTrainedModel):
             module.bias.zero_()
         elif isinstance(module, MBertTinyEmbeddings):
             module.position_ids.copy_(torch.arange(module.position_ids.shape[-1]).expand((1, -1)))
-
-    def _set_gradient_checkpointing(self, enable: bool = True, gradient_checkpointing_func=None):
-        for module in self.modules():
-            if isinstance(module, MBertTinyEncoder):
-                module.gradient_checkpointing = enable
 
 
 def _expand_attention_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
