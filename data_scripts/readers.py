@@ -1,0 +1,131 @@
+"""Readers that keep line numbers: every malformed row is reported as `file:line` (1-based, as in an editor).
+
+A file is decoded at once when it can be; when it holds bytes that are not valid in its encoding, it is
+decoded line by line so each bad byte is reported on its own line (and, in lenient mode, only that row is
+dropped). CSV records that span several lines (quoted newlines) are reported at their first line.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from .builder import BuildLog
+
+csv.field_size_limit(1 << 26)  # IMDB reviews and POLAR posts can exceed csv's 128 KiB default
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rb") as compressed:
+            return compressed.read()
+    return path.read_bytes()
+
+
+def _decoded_lines(path: Path, encoding: str) -> tuple[Iterator[str], dict[int, str]]:
+    """The file's lines (endings kept, split on "\\n" only) and a dict that fills, as lines are consumed,
+    with line number -> why that line would not decode (such lines are yielded with replacement characters).
+    """
+    data = _read_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf") and encoding.replace("-", "").lower() in ("utf8", "utf8sig"):
+        data = data[3:]
+    undecodable: dict[int, str] = {}
+    try:
+        return io.StringIO(data.decode(encoding), newline="\n"), undecodable
+    except UnicodeDecodeError:
+        pass
+
+    def lines() -> Iterator[str]:  # the slow path, line by line, only for files with bad bytes
+        for number, raw in enumerate(io.BytesIO(data), start=1):
+            try:
+                yield raw.decode(encoding)
+            except UnicodeDecodeError as error:
+                byte, column = raw[error.start], error.start + 1
+                undecodable[number] = f"byte 0x{byte:02x} at column {column} is not valid {encoding}"
+                yield raw.decode(encoding, errors="replace")
+
+    return lines(), undecodable
+
+
+def iter_lines(path: Path, log: BuildLog, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """(line number, text without its line ending) for every line; undecodable lines go to `log`."""
+    lines, undecodable = _decoded_lines(path, encoding)
+    for number, text in enumerate(lines, start=1):
+        if number in undecodable:
+            log.bad_row(path, number, "bad encoding", undecodable.pop(number))
+            continue
+        yield number, text.rstrip("\r\n")
+
+
+def iter_records(
+    path: Path,
+    log: BuildLog,
+    delimiter: str = ",",
+    quoting: int = csv.QUOTE_MINIMAL,
+    encoding: str = "utf-8",
+) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, fields) for every non-blank CSV/TSV record; unreadable records go to `log`."""
+    lines, undecodable = _decoded_lines(path, encoding)
+    reader = csv.reader(lines, delimiter=delimiter, quoting=quoting, strict=False)
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            log.bad_row(path, start, "unreadable record", str(error))
+            start = reader.line_num + 1
+            continue
+        end = reader.line_num
+        if undecodable:
+            bad_lines = [number for number in undecodable if start <= number <= end]
+            if bad_lines:
+                detail = undecodable[bad_lines[0]]
+                for number in bad_lines:
+                    del undecodable[number]
+                log.bad_row(path, bad_lines[0], "bad encoding", detail)
+                start = end + 1
+                continue
+        if "".join(fields).strip():  # a blank line, or one of delimiters only, is not a record
+            yield start, fields
+        start = end + 1
+
+
+def iter_table(
+    path: Path,
+    log: BuildLog,
+    expected_header: list[str] | None = None,
+    delimiter: str = ",",
+    quoting: int = csv.QUOTE_MINIMAL,
+    encoding: str = "utf-8",
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header and (line, {column: value}) for a CSV with a header row; rows of the wrong width go to `log`.
+
+    With `expected_header`, a different header is a `DataFormatError` (it is the file, not one row, that is wrong).
+    """
+    from .builder import DataFormatError
+
+    records = iter_records(path, log, delimiter=delimiter, quoting=quoting, encoding=encoding)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        raise DataFormatError(f"{path}:1: the file is empty; expected a header row") from None
+    header = [name.strip() for name in header]
+    if expected_header is not None and header != expected_header:
+        raise DataFormatError(
+            f"{path}:1: header is {','.join(header)!r}, expected {','.join(expected_header)!r}. "
+            "Is this the right file (see the corpus's SOURCE.md / official format)?"
+        )
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for line, fields in records:
+            if len(fields) != len(header):
+                log.bad_row(path, line, "wrong column count", f"{len(fields)} fields, the header has {len(header)}")
+                continue
+            yield line, dict(zip(header, fields))
+
+    return header, rows()
