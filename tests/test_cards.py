@@ -1,0 +1,217 @@
+"""Model cards come from the results JSON: metadata and model-index through huggingface_hub, numbers never typed by
+hand, absent sections left out."""
+
+import copy
+import json
+import re
+
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+
+from hub_fixtures import LANGUAGES, classification_results
+from mbert_tiny_hub.cards import build_model_card, started_from_scratch, write_model_card
+
+MODEL_CONFIG = {
+    "architectures": ["MBertTinyForSequenceClassification"],
+    "model_type": "bert",
+    "preset": "tiny4",
+    "num_hidden_layers": 4,
+    "hidden_size": 256,
+    "num_attention_heads": 4,
+    "intermediate_size": 1024,
+    "vocab_size": 40000,
+    "max_position_embeddings": 512,
+    "auto_map": {"AutoModel": "mbert_tiny.MBertTinyModel"},
+}
+SCRATCH_CONFIG = {"task": "classification", "model": {"preset": "tiny4"}, "training": {"learning_rate": 0.001}}
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    folder = tmp_path / "mbert-tiny4-emotions"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(MODEL_CONFIG))
+    return folder
+
+
+def card_text(folder, results, train_config=None, **kwargs) -> str:
+    return str(build_model_card(folder, results, train_config, repo_id="org/mbert-tiny4-emotions", **kwargs))
+
+
+def test_model_index_parses_and_holds_the_results_json_numbers(model_dir):
+    results = classification_results()
+    path = write_model_card(model_dir, results, SCRATCH_CONFIG, repo_id="org/mbert-tiny4-emotions")
+    data = ModelCard.load(path).data
+    by_name = {r.metric_name: r for r in data.eval_results}
+    model = results["results"]["model"]
+
+    assert by_name["Macro F1"].metric_value == model["macro_f1"]
+    assert by_name["Accuracy"].metric_value == model["accuracy"]
+    assert by_name["Weighted F1"].metric_value == model["weighted_f1"]
+    for language in LANGUAGES:
+        assert by_name[f"Macro F1 ({language})"].metric_value == model["per_language"][language]["macro_f1"]
+    assert {(r.task_type, r.dataset_type, r.dataset_split) for r in data.eval_results} == {
+        ("text-classification", "org/emotions", "test")
+    }
+    assert data.model_name == "mbert-tiny4-emotions"
+
+
+def test_metadata_carries_library_pipeline_languages_license_datasets_and_tags(model_dir):
+    path = write_model_card(model_dir, classification_results(), SCRATCH_CONFIG, repo_id="org/mbert-tiny4-emotions")
+    data = ModelCard.load(path).data
+    assert data.library_name == "transformers"
+    assert data.pipeline_tag == "text-classification"
+    assert data.language == LANGUAGES
+    assert data.license == "apache-2.0"
+    assert data.datasets == ["org/emotions"]
+    assert {"mbert-tiny", "multilingual", "mbert-tiny4"} <= set(data.tags)
+    assert data.get("base_model") is None  # started from scratch: no base model to name
+
+
+def test_body_numbers_follow_the_results_json(model_dir):
+    results = classification_results()
+    results["results"]["model"]["macro_f1"] = 0.4321
+    results["results"]["baselines"]["tfidf_logreg"]["macro_f1"] = 0.3987
+    results["results"]["model"]["per_language"]["spa"]["macro_f1"] = 0.2468
+    results["latency"][0]["p50_ms"] = 7.891
+    text = card_text(model_dir, results, SCRATCH_CONFIG)
+
+    assert "| Macro F1 | 0.4321 | 0.3987 |" in text
+    assert "| spa (30 examples) | 0.2468 |" in text
+    assert "| 7.89 |" in text
+    assert "123,457" in text  # parameters.total
+    assert 'pipeline("text-classification", model="org/mbert-tiny4-emotions"' in text
+
+
+def test_absent_sections_are_left_out_and_never_rendered_as_none(model_dir):
+    results = classification_results(with_latency=False)
+    del results["results"]["baselines"], results["environment"], results["command"]
+    for key in ("per_language", "per_class"):
+        del results["results"]["model"][key]
+    results["model"]["size_on_disk_mb"] = None
+    text = card_text(model_dir, results)
+
+    assert "## Latency" not in text and "Per language" not in text and "Per class" not in text
+    assert "Reproduce the numbers" not in text and "size on disk" not in text
+    assert "None" not in text.replace("top_k=None", "") and not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert "| Macro F1 | 0.6173 |" in text
+
+
+def test_from_scratch_models_say_no_pretrained_multilingual_weights_were_used(model_dir):
+    text = card_text(model_dir, classification_results(), SCRATCH_CONFIG)
+    assert "No pretrained multilingual weights were used" in text
+
+
+def test_derived_models_name_their_teacher_instead(model_dir):
+    config = dict(MODEL_CONFIG, teacher_name_or_path="google-bert/bert-base-multilingual-cased", teacher_layers=[3, 7])
+    (model_dir / "config.json").write_text(json.dumps(config))
+    train_config = {"model": {"preset": "tiny4", "derive_from": "google-bert/bert-base-multilingual-cased"}}
+    card = build_model_card(model_dir, classification_results(), train_config)
+
+    assert "No pretrained multilingual weights" not in str(card)
+    assert "`google-bert/bert-base-multilingual-cased` (its layers 3, 7)" in str(card)
+    assert card.data.base_model == "google-bert/bert-base-multilingual-cased"
+
+
+@pytest.mark.parametrize(
+    "train_config, expected",
+    [
+        ({"model": {"preset": "tiny2"}}, True),
+        ({"model": {"preset": "tiny2", "derive_from": "bert-base-multilingual-cased"}}, False),
+        ({"model": {"name_or_path": "org/mbert-tiny4"}}, False),
+        ({"model": {"init": "random"}}, True),
+        ({"from_scratch": True}, True),
+        (None, False),
+    ],
+)
+def test_started_from_scratch_reads_the_train_config(train_config, expected):
+    assert started_from_scratch(train_config) is expected
+
+
+def test_a_card_without_results_says_so_and_has_no_model_index(model_dir):
+    card = build_model_card(model_dir, None, SCRATCH_CONFIG, repo_id="org/m")
+    assert "No evaluation results were recorded" in str(card)
+    assert "model-index" not in str(card) and card.data.get("eval_results") is None
+
+
+def test_files_in_the_output_folder_are_read_when_not_passed(model_dir):
+    (model_dir / "results.json").write_text(json.dumps(classification_results()))
+    (model_dir / "train_config.yaml").write_text(yaml.safe_dump(SCRATCH_CONFIG))
+    (model_dir / "training_args.json").write_text(json.dumps({"learning_rate": 0.00071, "num_train_epochs": 7}))
+    text = write_model_card(model_dir).read_text()
+    assert "| learning_rate | 0.00071 |" in text and "| num_train_epochs | 7 |" in text
+    assert "No pretrained multilingual weights were used" in text
+
+
+def test_adapter_cards_name_the_base_model_and_the_lora_settings(tmp_path):
+    folder = tmp_path / "tiny4-lora"
+    folder.mkdir()
+    adapter = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["value", "query"],
+               "task_type": "SEQ_CLS", "base_model_name_or_path": "org/mbert-tiny4"}
+    (folder / "adapter_config.json").write_text(json.dumps(adapter))
+    results = classification_results()
+    results["model"]["parameters"]["trainable"] = 2051
+    card = build_model_card(folder, results, repo_id="org/tiny4-lora")
+
+    assert card.data.base_model == "org/mbert-tiny4"
+    assert card.data.library_name == "peft"
+    assert 'AutoPeftModelForSequenceClassification.from_pretrained("org/tiny4-lora")' in str(card)
+    assert "| target_modules | query, value |" in str(card) and "| r | 8 |" in str(card)
+    assert "| trainable parameters | 2,051 |" in str(card)
+
+
+def test_recommender_cards_report_every_protocol_and_the_baselines(tmp_path):
+    def ranking(scale):
+        return {protocol: {"recall@10": 0.1 * scale + i / 100, "ndcg@10": 0.05 * scale, "mrr": 0.04 * scale}
+                for i, protocol in enumerate(("full", "sampled_uniform", "sampled_popularity"))}
+
+    results = {
+        "task": "sequential-recommendation",
+        "dataset": {"name_or_path": "org/ml-1m", "config": "sequences", "split": "test", "protocol": "leave_one_out"},
+        "model": {"parameters": {"total": 1_234_567, "embeddings": 240_000, "trainable": 1_234_567}},
+        "results": {"model": ranking(1.5), "baselines": {"most_popular": ranking(0.5)}},
+        "evaluation": {"num_negatives": 100},
+    }
+    folder = tmp_path / "bert4rec"
+    folder.mkdir()
+    card = build_model_card(folder, results, {"task": "bert4rec"}, repo_id="org/bert4rec-ml1m")
+    by_name = {r.metric_name: r.metric_value for r in card.data.eval_results}
+
+    model = results["results"]["model"]
+    assert by_name["Recall@10 (full ranking)"] == model["full"]["recall@10"]
+    assert by_name["MRR (sampled, popularity negatives)"] == model["sampled_popularity"]["mrr"]
+    assert "| Recall@10 | 0.1500 | 0.1600 | 0.1700 |" in str(card)
+    assert "| NDCG@10 | 0.0750 | 0.0250 |" in str(card)  # model next to the most-popular baseline
+    assert "| metric | full ranking | 100 sampled uniform negatives | 100 sampled popularity negatives |" in str(card)
+    assert 'trust_remote_code=True' in str(card) and card.data.get("pipeline_tag") is None
+
+
+def test_a_template_that_prints_none_fails_instead_of_publishing_it(model_dir, tmp_path):
+    template = tmp_path / "bad.md"
+    template.write_text("---\n{{ card_data }}\n---\nSize: {{ size_on_disk_mb }}\n")
+    results = copy.deepcopy(classification_results())
+    results["model"]["size_on_disk_mb"] = None
+    with pytest.raises(ValueError, match="printed None"):
+        build_model_card(model_dir, results, template=template)
+
+
+def test_results_without_a_model_report_are_refused_with_the_schema_named(model_dir):
+    with pytest.raises(ValueError, match="CONTRIBUTING.md"):
+        build_model_card(model_dir, {"task": "text-classification", "dataset": {}, "results": {}})
+
+
+def test_a_token_in_the_train_config_never_reaches_the_card(model_dir):
+    train_config = {**SCRATCH_CONFIG, "training": {"hub_token": "hf_secretValue123", "learning_rate": 0.001}}
+    text = card_text(model_dir, classification_results(), train_config)
+    assert "hf_secretValue123" not in text and "hub_token: <redacted>" in text
+
+
+def test_pointing_a_hand_written_card_at_a_hub_base_replaces_the_local_path(tmp_path):
+    from mbert_tiny_hub.cards import set_card_base_model
+
+    card = tmp_path / "README.md"
+    card.write_text("---\ntags:\n- base_model:adapter:/tmp/run/base\n---\nTrained on /tmp/run/base.\n")
+    set_card_base_model(card, "org/mbert-tiny4", replace="/tmp/run/base")
+    loaded = ModelCard.load(card)
+    assert loaded.data.base_model == "org/mbert-tiny4" and "/tmp/run/base" not in str(loaded)
