@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, multilabel_confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
 
 def to_multi_hot(label_lists: Sequence[Sequence[int]], num_labels: int) -> np.ndarray:
@@ -85,6 +86,30 @@ def classification_report(
                 key: sub[key] for key in ("num_examples", "accuracy", "macro_f1", "micro_f1", "weighted_f1")
             }
     return report
+
+
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, label_names: Sequence[str], multi_label: bool = False
+) -> dict:
+    """Counts as plain lists, ready for the results JSON.
+
+    Single-label: `{"labels": names, "matrix": [[...]]}`, rows are references, columns predictions.
+    Multi-label: one 2x2 matrix per label, `{"labels": names, "per_label": {name: {"tn", "fp", "fn", "tp"}}}`.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(y_true) == 0:
+        raise ValueError("Cannot compute a confusion matrix on an empty set of examples.")
+    if multi_label:
+        matrices = multilabel_confusion_matrix(y_true, y_pred, labels=list(range(len(label_names))))
+        return {
+            "labels": list(label_names),
+            "per_label": {
+                name: {"tn": int(m[0, 0]), "fp": int(m[0, 1]), "fn": int(m[1, 0]), "tp": int(m[1, 1])}
+                for name, m in zip(label_names, matrices)
+            },
+        }
+    matrix = sklearn_confusion_matrix(y_true, y_pred, labels=list(range(len(label_names))))
+    return {"labels": list(label_names), "matrix": matrix.astype(int).tolist()}
 
 
 def make_compute_metrics(
