@@ -14,3 +14,13 @@ from .mbert_tiny import (
     count_parameters,
 )
 from .vocab_pruning import PrunedVocabulary, count_token_frequencies, prune_vocabulary
+from .losses import HybridLoss, class_weights_from_counts, distillation_kl, hybrid_loss, language_weights_from_counts
+
+
+def __getattr__(name):
+    # The Trainer subclasses import transformers.Trainer (accelerate, peft: seconds): load them on first use.
+    if name in ("HybridLossTrainer", "DistillationTrainer"):
+        from . import trainers
+
+        return getattr(trainers, name)
+    raise AttributeError(f"module 'modeling' has no attribute {name!r}")

@@ -1,0 +1,398 @@
+"""Experiment configs: one YAML file per experiment, validated, overridable from the command line.
+
+A config is plain data in sections:
+
+    task: classification            # classification | lora | distillation | mlm | bert4rec
+    model:    {...}                 # ModelConfig: what to train and which tokenizer
+    data:     {...}                 # DataConfig: the dataset (or, for mlm, the text corpus)
+    loss:     {...}                 # LossConfig: the hybrid CE + focal loss
+    early_stopping: {...}           # EarlyStoppingConfig
+    lora:     {...}                 # LoraConfig (task: lora)
+    distillation: {...}             # DistillationConfig (task: distillation)
+    mlm:      {...}                 # MlmConfig (task: mlm)
+    bert4rec: {...}                 # passed as is to mbert_tiny_hub.recsys.train_bert4rec
+    hub:      {...}                 # HubConfig: where --push_to_hub publishes
+    training: {...}                 # any transformers.TrainingArguments field
+
+Unknown keys are errors that name the file and the key (with the closest valid key, if any). Overrides use
+dotted paths: `--set training.learning_rate=3e-5 --set model.preset=tiny4`; values are parsed as YAML.
+Relative paths in a config are relative to the directory train.py runs in (the repository root in the README).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASKS = ("classification", "lora", "distillation", "mlm", "bert4rec")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: the message names the file, the key and what to do."""
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    # An existing checkpoint (folder or Hub id) to start from: a classifier, a masked LM (e.g. the output of an
+    # `mlm` run) or any BERT-like model. LoRA and classification fine-tuning use it as the base.
+    name_or_path: str | None = None
+    # Build mBERT-Tiny ("tiny2", "tiny4", "tiny6"): from scratch, or derived from `derive_from` when it is set.
+    preset: str | None = None
+    # A BERT-like checkpoint to derive the student from (vocabulary pruning + layer/width selection).
+    derive_from: str | None = None
+    # Teacher layers the derived student starts from: "uniform", "bottom" or a list of indices.
+    layers: str | list[int] = "uniform"
+    # Tokenizer: a folder or Hub id, or a list of candidates (the first that loads wins).
+    # Defaults to name_or_path / derive_from.
+    tokenizer: str | list[str] | None = None
+    # Prune the tokenizer's vocabulary on the training text (default: yes for models built from a preset).
+    prune_vocabulary: bool | None = None
+    vocab_size: int | None = None  # pruned vocabulary size; default modeling.mbert_tiny.DEFAULT_VOCAB_SIZE
+    max_length: int = 128  # tokens per example (classification) or per block (mlm)
+    config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # any model config field
+    trust_remote_code: bool = False
+    ignore_mismatched_sizes: bool = False  # start a new classifier head on a checkpoint with other labels
+
+
+@dataclasses.dataclass
+class DataConfig:
+    # A dataset folder written by data_scripts, a Hub dataset id, or one data file (csv / tsv / json / jsonl /
+    # parquet) or a folder of such files; loaded with datasets.load_dataset.
+    dataset: str | None = None
+    config_name: str | None = None
+    revision: str | None = None
+    text_column: str = "text"
+    label_column: str | None = None  # default: "label" (single-label) or "labels" (multi-label)
+    label_names: list[str] | None = None  # the class order, when the label column holds strings
+    language_column: str = "language"
+    languages: list[str] | None = None  # keep only these languages (all splits)
+    train_languages: list[str] | None = None  # train/validate on these only; test on all (zero-shot transfer)
+    train_split: str = "train"
+    validation_split: str = "validation"
+    test_split: str = "test"
+    validation_size: float = 0.1  # carved from train (stratified, seeded) when there is no validation split
+    test_size: float = 0.1  # carved from train when there is no test split
+    max_train_samples: int | None = None  # a seeded random sample of the train split (quick runs)
+    max_eval_samples: int | None = None  # the same for the validation and test splits
+    # mlm: the raw text to pretrain on, a list of sources, each {path: glob} (csv / tsv / json / jsonl / parquet /
+    # txt files) or {dataset: folder or Hub id, config_name, split}, with text_column and optional load_kwargs.
+    corpus: list[dict[str, Any]] | None = None
+
+
+CORPUS_SOURCE_KEYS = ("path", "dataset", "config_name", "split", "text_column", "format", "load_kwargs", "max_rows")
+
+
+@dataclasses.dataclass
+class LossConfig:
+    focal_weight: float = 0.5  # λ in (1 - λ)·CE + λ·Focal(γ); 0 = plain cross-entropy
+    gamma: float = 2.0
+    # Per-class weights α from the training labels: none | inverse | sqrt_inverse | effective_number, or a list.
+    class_weights: str | list[float] = "none"
+    class_weights_beta: float = 0.999  # β of the effective-number weighting
+    # Per-language example weights: none | inverse | sqrt_inverse, or a mapping {language: weight}.
+    language_weights: str | dict[str, float] = "none"
+    label_smoothing: float = 0.0
+
+
+@dataclasses.dataclass
+class EarlyStoppingConfig:
+    patience: int | None = 3  # evaluations without improvement of training.metric_for_best_model; None = off
+    threshold: float = 0.0
+
+
+@dataclasses.dataclass
+class LoraConfig:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.1
+    target_modules: list[str] = dataclasses.field(default_factory=lambda: ["query", "value"])
+    modules_to_save: list[str] | None = None  # default: the classification head
+    bias: str = "none"
+    merge: bool = False  # also write the adapter merged into the base model, ready to deploy
+    merged_output_dir: str | None = None  # default: "<output_dir>-merged"
+
+
+@dataclasses.dataclass
+class DistillationConfig:
+    teacher: str | None = None  # a sequence-classification checkpoint or an mBERT-family masked LM
+    teacher_trust_remote_code: bool = False
+    temperature: float = 2.0
+    alpha: float = 0.5  # weight of the task loss; 1 - alpha goes to the KL term
+    hidden_weight: float = 0.0  # weight of the hidden-state MSE; 0 = off
+    # Teacher layer for each student layer's hidden state: default the student's config.teacher_layers.
+    hidden_layers: list[int] | None = None
+
+
+@dataclasses.dataclass
+class MlmConfig:
+    mlm_probability: float = 0.15
+    validation_size: float = 0.01  # share of the blocks held out to measure the MLM loss
+    max_validation_blocks: int = 1000
+
+
+@dataclasses.dataclass
+class HubConfig:
+    repo_id: str | None = None
+    private: bool = False
+    revision: str | None = None
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "loss": LossConfig,
+    "early_stopping": EarlyStoppingConfig,
+    "lora": LoraConfig,
+    "distillation": DistillationConfig,
+    "mlm": MlmConfig,
+    "hub": HubConfig,
+}
+# Free-form sections: `training` is checked against TrainingArguments; `bert4rec` by the BERT4Rec trainer.
+FREE_SECTIONS = ("training", "bert4rec")
+TOP_LEVEL_KEYS = ("task", *SECTIONS, *FREE_SECTIONS)
+# TrainingArguments fields a config must not set: the run decides them, or they would put a token in a file.
+FORBIDDEN_TRAINING_KEYS = {
+    "hub_token": "tokens never go in a config: set HF_TOKEN or run `hf auth login`",
+    "push_to_hub": "use `hub.repo_id` or `train.py --push_to_hub org/name`",
+    "hub_model_id": "use `hub.repo_id` or `train.py --push_to_hub org/name`",
+    "resume_from_checkpoint": "use `train.py --resume`",
+}
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    task: str
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
+    lora: LoraConfig = dataclasses.field(default_factory=LoraConfig)
+    distillation: DistillationConfig = dataclasses.field(default_factory=DistillationConfig)
+    mlm: MlmConfig = dataclasses.field(default_factory=MlmConfig)
+    hub: HubConfig = dataclasses.field(default_factory=HubConfig)
+    training: dict[str, Any] = dataclasses.field(default_factory=dict)
+    bert4rec: dict[str, Any] = dataclasses.field(default_factory=dict)
+    source: str = "<config>"  # where it came from, for error messages; not saved
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (what train_config.yaml holds); tokens never appear in it."""
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+
+def _close_match(key: str, valid: typing.Iterable[str]) -> str:
+    match = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _unknown_key_error(source: str, path: str, key: str, valid: typing.Iterable[str]) -> ConfigError:
+    valid = sorted(valid)
+    where = f"{path}.{key}" if path else key
+    return ConfigError(
+        f"{source}: unknown config key {where!r}{_close_match(key, valid)}. "
+        f"Valid keys{' of ' + path if path else ''}: {', '.join(valid)}."
+    )
+
+
+def _allowed_types(annotation) -> tuple:
+    if isinstance(annotation, str):
+        annotation = eval(annotation, {**vars(typing), **globals()})  # annotations are strings (future import)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(t for arg in typing.get_args(annotation) for t in _allowed_types(arg))
+    return (origin or annotation,)
+
+
+def _coerce(value: Any, annotation, source: str, where: str) -> Any:
+    """Check a value against a field's annotation; numbers written as strings ("3e-5": YAML 1.1 reads that as a
+    string) become numbers."""
+    allowed = _allowed_types(annotation)
+    if value is None:
+        if type(None) in allowed or Any in allowed:
+            return None
+        raise ConfigError(f"{source}: {where} must not be empty (null).")
+    if Any in allowed:
+        return value
+    if isinstance(value, bool):
+        if bool in allowed:
+            return value
+    elif isinstance(value, int) and int in allowed:
+        return value
+    elif isinstance(value, (int, float)) and float in allowed:
+        return float(value)
+    elif isinstance(value, str):
+        if str in allowed:
+            return value
+        for kind in (int, float):
+            if kind in allowed:
+                try:
+                    return kind(value)
+                except ValueError:
+                    pass
+    elif isinstance(value, list) and list in allowed:
+        return value
+    elif isinstance(value, dict) and dict in allowed:
+        return value
+    names = sorted({getattr(t, "__name__", str(t)) for t in allowed if t is not type(None)})
+    raise ConfigError(f"{source}: {where} must be {' or '.join(names)}; got {value!r} ({type(value).__name__}).")
+
+
+def _build_section(cls: type, values: Any, source: str, path: str):
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: {path} must be a mapping of keys to values; got {type(values).__name__}.")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise _unknown_key_error(source, path, str(key), fields)
+        kwargs[key] = _coerce(value, fields[key].type, source, f"{path}.{key}")
+    return cls(**kwargs)
+
+
+def _check_training_section(values: dict[str, Any], source: str) -> dict[str, Any]:
+    from transformers import TrainingArguments
+
+    fields = {field.name: field for field in dataclasses.fields(TrainingArguments) if field.init}
+    checked = {}
+    for key, value in values.items():
+        if key in FORBIDDEN_TRAINING_KEYS:
+            raise ConfigError(f"{source}: training.{key} is not allowed here: {FORBIDDEN_TRAINING_KEYS[key]}.")
+        if key not in fields:
+            raise ConfigError(
+                f"{source}: unknown config key 'training.{key}'{_close_match(key, fields)}: `training` takes "
+                'transformers.TrainingArguments fields (see `python -c "import transformers; '
+                'help(transformers.TrainingArguments)"`).'
+            )
+        allowed = _allowed_types(fields[key].type)
+        if isinstance(value, str) and str not in allowed and (float in allowed or int in allowed):
+            value = _coerce(value, fields[key].type, source, f"training.{key}")
+        checked[key] = value
+    return checked
+
+
+def _check_corpus(corpus: list | None, source: str) -> None:
+    if corpus is None:
+        return
+    if not isinstance(corpus, list):
+        raise ConfigError(f"{source}: data.corpus must be a list of sources ({{path: ...}} or {{dataset: ...}}).")
+    for index, entry in enumerate(corpus):
+        where = f"data.corpus[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{source}: {where} must be a mapping such as {{path: 'raw/*.csv', text_column: text}}.")
+        for key in entry:
+            if key not in CORPUS_SOURCE_KEYS:
+                raise _unknown_key_error(source, where, str(key), CORPUS_SOURCE_KEYS)
+        if ("path" in entry) == ("dataset" in entry):
+            raise ConfigError(f"{source}: {where} needs exactly one of `path` (files) or `dataset` (folder/Hub id).")
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate plain data (a parsed YAML file) and build an `ExperimentConfig`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a config is a YAML mapping (task:, model:, data:, training: ...).")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise _unknown_key_error(source, "", str(key), TOP_LEVEL_KEYS)
+    task = data.get("task")
+    if task not in TASKS:
+        raise ConfigError(
+            f"{source}: `task` must be one of {', '.join(TASKS)}; got {task!r}{_close_match(str(task), TASKS)}."
+        )
+    sections = {name: _build_section(cls, data.get(name), source, name) for name, cls in SECTIONS.items()}
+    for name in FREE_SECTIONS:
+        if data.get(name) is not None and not isinstance(data[name], dict):
+            raise ConfigError(f"{source}: {name} must be a mapping of keys to values.")
+    config = ExperimentConfig(
+        task=task,
+        **sections,
+        training=_check_training_section(dict(data.get("training") or {}), source),
+        bert4rec=dict(data.get("bert4rec") or {}),
+        source=source,
+    )
+    _check_corpus(config.data.corpus, source)
+    return config
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """ "training.learning_rate=3e-5" -> (["training", "learning_rate"], 3e-05); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(
+            f"--set {text!r}: write overrides as dotted.key=value, e.g. --set training.learning_rate=3e-5."
+        )
+    key, raw = text.split("=", 1)
+    path = [part for part in key.strip().split(".") if part]
+    if not path:
+        raise ConfigError(f"--set {text!r}: the key is empty.")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({error}).") from None
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> dict[str, Any]:
+    """A copy of `data` with each "dotted.key=value" override set (sections are created as needed)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            if node.get(part) is None:
+                node[part] = {}
+            if not isinstance(node[part], dict):
+                raise ConfigError(f"--set {text!r}: {part!r} is not a section.")
+            node = node[part]
+        node[path[-1]] = value
+    return data
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> ExperimentConfig:
+    """Read a YAML experiment config, apply command-line overrides and validate the result."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    source = str(path) + (f" (with --set {' '.join(overrides)})" if overrides else "")
+    return config_from_dict(apply_overrides(data or {}, overrides), source=source)
+
+
+def save_config(config: ExperimentConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML (train_config.yaml of an output folder)."""
+    Path(path).write_text(
+        yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True, default_flow_style=False),
+        encoding="utf-8",
+    )
+
+
+__all__ = [
+    "TASKS",
+    "ConfigError",
+    "DataConfig",
+    "DistillationConfig",
+    "EarlyStoppingConfig",
+    "ExperimentConfig",
+    "HubConfig",
+    "LoraConfig",
+    "LossConfig",
+    "MlmConfig",
+    "ModelConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "load_config",
+    "parse_override",
+    "save_config",
+]

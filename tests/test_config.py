@@ -1,0 +1,169 @@
+"""Experiment configs: YAML validated key by key (errors name the file, the key and the closest valid key),
+command-line overrides, and every config the project ships."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mbert_tiny_hub.config import (
+    ConfigError,
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    parse_override,
+    save_config,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# configs/bert4rec_*.yaml belong to the BERT4Rec trainer, which validates its own section.
+SHIPPED_CONFIGS = sorted(p for p in (REPO_ROOT / "configs").glob("*.yaml"))
+
+
+def write(tmp_path: Path, data: dict, name: str = "experiment.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path):
+    config = load_config(path)
+    assert config.task in ("classification", "lora", "distillation", "mlm", "bert4rec")
+    assert config.training.get("output_dir", "").startswith("outputs/")
+
+
+def test_unknown_top_level_key_names_the_file_and_suggests_the_closest_key(tmp_path):
+    path = write(tmp_path, {"task": "classification", "trainig": {"seed": 1}})
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: unknown config key 'trainig' (did you mean 'training'?)")
+
+
+def test_unknown_nested_key_names_its_section(tmp_path):
+    path = write(tmp_path, {"task": "classification", "loss": {"focal_weight": 0.5, "gama": 2.0}})
+    with pytest.raises(ConfigError, match=r"unknown config key 'loss.gama' \(did you mean 'gamma'\?\)"):
+        load_config(path)
+
+
+def test_training_keys_are_checked_against_training_arguments(tmp_path):
+    path = write(tmp_path, {"task": "classification", "training": {"num_train_epoch": 3}})
+    with pytest.raises(
+        ConfigError, match=r"'training.num_train_epoch' \(did you mean 'num_train_epochs'\?\).*TrainingArguments"
+    ):
+        load_config(path)
+    config = load_config(
+        write(
+            tmp_path, {"task": "classification", "training": {"lr_scheduler_type": "cosine", "bf16": False}}, "ok.yaml"
+        )
+    )
+    assert config.training == {"lr_scheduler_type": "cosine", "bf16": False}
+
+
+def test_numbers_written_the_yaml_1_1_way_become_numbers(tmp_path):
+    # PyYAML reads "3e-5" (no dot) as a string; learning rates are written that way all the time.
+    config = load_config(
+        write(
+            tmp_path,
+            {
+                "task": "classification",
+                "training": {"learning_rate": "3e-5"},
+                "loss": {"gamma": "2"},
+                "model": {"max_length": "64"},
+            },
+        )
+    )
+    assert config.training["learning_rate"] == pytest.approx(3e-5)
+    assert config.loss.gamma == 2.0 and config.model.max_length == 64
+
+
+def test_a_value_of_the_wrong_type_is_an_error_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"model.max_length must be int; got 'long'"):
+        load_config(write(tmp_path, {"task": "classification", "model": {"max_length": "long"}}))
+    with pytest.raises(ConfigError, match=r"early_stopping must be a mapping"):
+        load_config(write(tmp_path, {"task": "classification", "early_stopping": 3}, "b.yaml"))
+
+
+def test_an_unknown_task_suggests_the_closest_one(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"`task` must be one of .*got 'distilation' \(did you mean 'distillation'\?\)"
+    ):
+        load_config(write(tmp_path, {"task": "distilation"}))
+
+
+def test_tokens_and_hub_settings_cannot_hide_in_training_arguments(tmp_path):
+    with pytest.raises(ConfigError, match="training.hub_token is not allowed here: tokens never go in a config"):
+        load_config(write(tmp_path, {"task": "classification", "training": {"hub_token": "hf_x"}}))
+    with pytest.raises(ConfigError, match="training.push_to_hub is not allowed here: use `hub.repo_id`"):
+        load_config(write(tmp_path, {"task": "classification", "training": {"push_to_hub": True}}, "b.yaml"))
+
+
+def test_corpus_entries_are_validated(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key 'data.corpus\[1\].txt_column' \(did you mean 'text_column'\?\)"
+    ):
+        load_config(
+            write(
+                tmp_path, {"task": "mlm", "data": {"corpus": [{"path": "a.txt"}, {"path": "b.csv", "txt_column": "x"}]}}
+            )
+        )
+    with pytest.raises(ConfigError, match=r"data.corpus\[0\] needs exactly one of `path`"):
+        load_config(write(tmp_path, {"task": "mlm", "data": {"corpus": [{"text_column": "text"}]}}, "b.yaml"))
+
+
+def test_overrides_set_dotted_keys_with_yaml_values(tmp_path):
+    path = write(
+        tmp_path, {"task": "classification", "model": {"preset": "tiny2"}, "training": {"learning_rate": 1e-3}}
+    )
+    config = load_config(
+        path,
+        [
+            "training.learning_rate=3e-5",
+            "model.preset=tiny4",
+            "data.languages=[eng, deu]",
+            "early_stopping.patience=null",
+            "lora.target_modules=[query, key, value]",
+        ],
+    )
+    assert config.training["learning_rate"] == pytest.approx(3e-5)
+    assert config.model.preset == "tiny4" and config.data.languages == ["eng", "deu"]
+    assert config.early_stopping.patience is None and config.lora.target_modules == ["query", "key", "value"]
+
+
+def test_an_override_of_an_unknown_key_is_an_error_that_names_the_override(tmp_path):
+    path = write(tmp_path, {"task": "classification"})
+    with pytest.raises(ConfigError) as error:
+        load_config(path, ["model.presets=tiny4"])
+    assert "--set model.presets=tiny4" in str(error.value) and "did you mean 'preset'" in str(error.value)
+    with pytest.raises(ConfigError, match="write overrides as dotted.key=value"):
+        parse_override("training.learning_rate")
+    with pytest.raises(ConfigError, match="'task' is not a section"):
+        apply_overrides({"task": "mlm"}, ["task.name=x"])
+
+
+def test_the_resolved_config_round_trips_through_yaml(tmp_path):
+    config = config_from_dict({"task": "lora", "model": {"name_or_path": "org/base"}, "lora": {"r": 16}})
+    save_config(config, tmp_path / "train_config.yaml")
+    again = load_config(tmp_path / "train_config.yaml")
+    assert again.to_dict() == config.to_dict()
+    assert again.lora.r == 16 and again.lora.target_modules == ["query", "value"]
+
+
+def test_train_py_help_documents_the_overrides():
+    completed = subprocess.run(
+        [sys.executable, "train.py", "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0
+    for text in (
+        "--config",
+        "--resume",
+        "--push_to_hub",
+        "--set KEY=VALUE",
+        "training.learning_rate=3e-5",
+        "accelerate launch",
+    ):
+        assert text in completed.stdout

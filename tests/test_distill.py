@@ -1,0 +1,192 @@
+"""task: distillation — a student derived from a teacher (mBERT-Tiny derivation) learns from the teacher's softened
+logits and hidden states; teachers that cannot teach this student are refused before training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from test_training_support import (  # noqa: F401 - single_thread is a fixture
+    LABELS,
+    make_classification_dataset,
+    make_tokenizer,
+    single_thread,
+    write_config,
+)
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+TEACHER_SHAPE = {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 2, "intermediate_size": 512}
+# Narrower than the teacher (64 vs 128): hidden-state matching needs the learned projection.
+STUDENT_OVERRIDES = {"hidden_size": 64, "num_attention_heads": 1, "intermediate_size": 128}
+
+
+def run(config_dict: dict, tmp_path: Path, name: str = "config.yaml"):
+    from mbert_tiny_hub.config import load_config
+    from mbert_tiny_hub.training import RunOptions, run_experiment
+
+    return run_experiment(load_config(write_config(tmp_path / name, config_dict)), RunOptions())
+
+
+@pytest.fixture(scope="module")
+def teachers(tmp_path_factory, single_thread):  # noqa: F811 - the fixture
+    """A small random BERT classifier fine-tuned for a few epochs through train.py (a meaningful teacher), and a
+    masked-LM teacher, both with the fixture tokenizer."""
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, BertForSequenceClassification
+
+    root = tmp_path_factory.mktemp("teachers")
+    dataset = make_classification_dataset(root / "dataset")
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
+    torch.manual_seed(0)
+    labels = {
+        "num_labels": len(LABELS),
+        "id2label": dict(enumerate(LABELS)),
+        "label2id": {n: i for i, n in enumerate(LABELS)},
+    }
+    BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), **TEACHER_SHAPE, **labels)).save_pretrained(
+        root / "init"
+    )
+    tokenizer.save_pretrained(root / "init")
+    run(
+        {
+            "task": "classification",
+            "model": {"name_or_path": str(root / "init"), "max_length": 16},
+            "data": {"dataset": str(dataset)},
+            "loss": {"focal_weight": 0.0},
+            "training": {
+                "output_dir": str(root / "classifier"),
+                "num_train_epochs": 4,
+                "learning_rate": 1e-3,
+                "per_device_train_batch_size": 16,
+                "disable_tqdm": True,
+                "seed": 1,
+            },
+        },
+        root,
+        "teacher.yaml",
+    )
+    BertForMaskedLM(BertConfig(vocab_size=len(tokenizer), **TEACHER_SHAPE)).save_pretrained(root / "mlm")
+    tokenizer.save_pretrained(root / "mlm")
+    return {"classifier": root / "classifier", "mlm": root / "mlm", "dataset": dataset, "root": root}
+
+
+def distillation_config(teachers: dict, teacher: Path, output_dir: Path, **distillation) -> dict:
+    return {
+        "task": "distillation",
+        "model": {"preset": "tiny2", "max_length": 16, "config_overrides": dict(STUDENT_OVERRIDES)},
+        "data": {"dataset": str(teachers["dataset"])},
+        "distillation": {"teacher": str(teacher), "temperature": 2.0, "alpha": 0.5, **distillation},
+        "training": {
+            "output_dir": str(output_dir),
+            "num_train_epochs": 2,
+            "per_device_train_batch_size": 16,
+            "learning_rate": 3e-3,
+            "disable_tqdm": True,
+            "seed": 5,
+        },
+    }
+
+
+def test_distillation_trains_a_narrower_student_and_saves_it_without_the_projection(teachers, tmp_path):
+    output_dir = tmp_path / "student"
+    results = run(distillation_config(teachers, teachers["classifier"], output_dir, hidden_weight=1.0), tmp_path)
+    weights = load_file(output_dir / "model.safetensors")
+    assert not any("distillation_projection" in name for name in weights)
+    assert weights["bert.embeddings.word_embeddings.weight"].shape[1] == 64
+    config = json.loads((output_dir / "config.json").read_text())
+    assert config["teacher_name_or_path"] == str(teachers["classifier"]) and len(config["teacher_layers"]) == 2
+    assert config["vocab_size"] < 176  # the teacher's vocabulary, pruned to the training text
+    assert results["model"]["teacher"] == str(teachers["classifier"])
+    checkpoint = load_file(next(output_dir.glob("checkpoint-*")) / "model.safetensors")
+    assert any("distillation_projection" in name for name in checkpoint), "checkpoints keep the projection for --resume"
+
+    from transformers import AutoModelForSequenceClassification
+
+    AutoModelForSequenceClassification.from_pretrained(output_dir)  # loads cleanly, no unexpected weights
+
+
+def _trainer_and_batch(teachers, student, tmp_path, **kwargs):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments
+
+    from modeling.trainers import DistillationTrainer
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(teachers["classifier"])
+    tokenizer = AutoTokenizer.from_pretrained(teachers["classifier"])
+    batch = dict(
+        tokenizer(["happy day at home", "furioso en casa hoy", "so scared today"], return_tensors="pt", padding=True)
+    )
+    batch["labels"] = torch.tensor([0, 1, 2])
+    args = TrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True)
+    return DistillationTrainer(model=student, args=args, teacher_model=teacher, **kwargs), batch, teacher
+
+
+def test_a_student_identical_to_its_teacher_has_zero_distillation_loss(teachers, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    from modeling.derivation import derive_student
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(teachers["classifier"])
+    student = derive_student(
+        teacher,
+        preset=None,
+        head="sequence_classification",
+        num_labels=3,
+        id2label=teacher.config.id2label,
+        label2id=teacher.config.label2id,
+    )
+    trainer, batch, _ = _trainer_and_batch(teachers, student.eval(), tmp_path, alpha=0.0, hidden_weight=1.0)
+    assert not hasattr(student, "distillation_projection")  # same width: no projection
+    with torch.no_grad():
+        loss = trainer.compute_loss(student.eval(), batch)
+    assert loss.item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_distillation_loss_mixes_the_task_loss_and_the_softened_kl_as_documented(teachers, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    from modeling.losses import distillation_kl
+
+    student = AutoModelForSequenceClassification.from_pretrained(teachers["root"] / "init").eval()
+    trainer, batch, teacher = _trainer_and_batch(teachers, student, tmp_path, alpha=0.3, temperature=3.0)
+    with torch.no_grad():
+        loss = trainer.compute_loss(student, batch)
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        student_logits, teacher_logits = student(**inputs).logits, teacher.eval()(**inputs).logits
+    task = torch.nn.functional.cross_entropy(student_logits, batch["labels"])
+    expected = 0.3 * task + 0.7 * distillation_kl(student_logits, teacher_logits, 3.0)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_teacher_with_other_labels_is_refused_before_training(teachers, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from mbert_tiny_hub.config import ConfigError
+
+    wrong = AutoModelForSequenceClassification.from_pretrained(
+        teachers["classifier"], id2label={0: "fear", 1: "anger", 2: "joy"}, label2id={"fear": 0, "anger": 1, "joy": 2}
+    )
+    wrong.save_pretrained(tmp_path / "wrong-teacher")
+    AutoTokenizer.from_pretrained(teachers["classifier"]).save_pretrained(tmp_path / "wrong-teacher")
+    with pytest.raises(
+        ConfigError,
+        match=r"predicts labels \['fear', 'anger', 'joy'\] but the student learns \['joy', 'anger', 'fear'\]",
+    ):
+        run(distillation_config(teachers, tmp_path / "wrong-teacher", tmp_path / "student"), tmp_path)
+    assert not (tmp_path / "student").exists()
+
+
+def test_a_masked_lm_teacher_teaches_through_hidden_states_only(teachers, tmp_path):
+    from mbert_tiny_hub.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no classification head, so it can only teach through hidden states"):
+        run(distillation_config(teachers, teachers["mlm"], tmp_path / "refused"), tmp_path)
+    assert not (tmp_path / "refused").exists()
+    config = distillation_config(teachers, teachers["mlm"], tmp_path / "student", hidden_weight=1.0)
+    config["training"]["num_train_epochs"] = 1
+    results = run(config, tmp_path)
+    assert results["results"]["model"]["num_examples"] == 30
+    assert (tmp_path / "student" / "model.safetensors").exists()

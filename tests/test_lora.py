@@ -1,0 +1,172 @@
+"""task: lora — a peft LoRA adapter on any BERT-like classifier: adapter-only output, trainable share reported,
+reload with peft, merge for deployment, and a clear error for target modules the model does not have."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_training_support import (  # noqa: F401 - single_thread is a fixture
+    LABELS,
+    make_classification_dataset,
+    make_tokenizer,
+    read_results,
+    single_thread,
+    write_config,
+)
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+@pytest.fixture(scope="module")
+def stock_bert_base(tmp_path_factory, single_thread):  # noqa: F811 - the fixture
+    """A small stock transformers BertForSequenceClassification with the fixture tokenizer: 'any BERT-like model'."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    root = tmp_path_factory.mktemp("lora-base")
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+    )
+    base = root / "bert-base"
+    BertForSequenceClassification(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    return {"base": base, "dataset": make_classification_dataset(root / "dataset")}
+
+
+def lora_config(fixtures: dict, output_dir: Path, **lora) -> dict:
+    return {
+        "task": "lora",
+        "model": {"name_or_path": str(fixtures["base"]), "max_length": 16},
+        "data": {"dataset": str(fixtures["dataset"])},
+        "loss": {"focal_weight": 0.5, "gamma": 2.0},
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.0, **lora},
+        "training": {
+            "output_dir": str(output_dir),
+            "num_train_epochs": 2,
+            "per_device_train_batch_size": 16,
+            "learning_rate": 5e-3,
+            "disable_tqdm": True,
+            "seed": 3,
+        },
+    }
+
+
+def run(config_dict: dict, tmp_path: Path):
+    from mbert_tiny_hub.config import load_config
+    from mbert_tiny_hub.training import RunOptions, run_experiment
+
+    return run_experiment(load_config(write_config(tmp_path / "lora.yaml", config_dict)), RunOptions())
+
+
+@pytest.fixture(scope="module")
+def lora_run(stock_bert_base, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lora-run")
+    output_dir = tmp / "adapter"
+    handler, logger = _Capture(), logging.getLogger("mbert_tiny_hub.training")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        results = run(lora_config(stock_bert_base, output_dir, merge=True), tmp)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return output_dir, results, handler.messages
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_lora_run_saves_the_adapter_only_and_reports_the_trainable_share(lora_run):
+    output_dir, results, messages = lora_run
+    names = {path.name for path in output_dir.iterdir()}
+    assert {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "results.json",
+        "train_config.yaml",
+    } <= names
+    assert "model.safetensors" not in names
+    adapter = json.loads((output_dir / "adapter_config.json").read_text())
+    assert set(adapter["target_modules"]) == {"query", "value"} and adapter["r"] == 4
+    assert "classifier" in adapter["modules_to_save"]
+    line = next(m for m in messages if "trainable params:" in m)
+    assert "|| all params:" in line and "trainable%:" in line
+    parameters = results["model"]["parameters"]
+    assert 0 < parameters["trainable"] < 0.5 * parameters["total"]
+    assert results["model"]["adapter"]["base_model"].endswith("bert-base")
+    assert results["model"]["class"] == "BertForSequenceClassification"
+
+
+def test_adapter_reloads_with_peft_and_the_merged_model_predicts_the_same(lora_run, stock_bert_base):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    output_dir, _, _ = lora_run
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    batch = tokenizer(["happy day at home", "miedo en casa hoy"], return_tensors="pt", padding=True)
+    base = AutoModelForSequenceClassification.from_pretrained(stock_bert_base["base"])
+    with torch.no_grad():
+        base_logits = base.eval()(**batch).logits.clone()
+        adapted = PeftModel.from_pretrained(base, output_dir).eval()
+        adapter_logits = adapted(**batch).logits
+        merged = AutoModelForSequenceClassification.from_pretrained(Path(f"{output_dir}-merged")).eval()
+        merged_logits = merged(**batch).logits
+    torch.testing.assert_close(merged_logits, adapter_logits, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(adapter_logits, base_logits, atol=1e-4), "training left the model unchanged"
+    assert not any("lora_" in name for name, _ in merged.named_parameters())
+    assert (Path(f"{output_dir}-merged") / "README.md").exists() and (output_dir / "README.md").exists()
+
+
+def test_a_missing_lora_target_module_lists_the_linear_modules_and_leaves_no_output_folder(stock_bert_base, tmp_path):
+    from mbert_tiny_hub.config import ConfigError
+
+    config = lora_config(stock_bert_base, tmp_path / "adapter", target_modules=["q_proj", "value"])
+    with pytest.raises(ConfigError) as error:
+        run(config, tmp_path)
+    message = str(error.value)
+    assert "lora.target_modules ['q_proj'] do not exist in BertForSequenceClassification" in message
+    for name in ("query", "key", "value", "dense", "classifier"):
+        assert name in message
+    assert not (tmp_path / "adapter").exists()
+
+
+def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_path):
+    from mbert_tiny_hub.config import config_from_dict
+    from mbert_tiny_hub.training import LabelInfo, apply_lora, build_model
+    from modeling.mbert_tiny import MBertTinyConfig, MBertTinyForMaskedLM
+
+    # An MLM checkpoint (what task: mlm writes) has no pooler; LoRA on it must train the new pooler with the head.
+    MBertTinyForMaskedLM(
+        MBertTinyConfig(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    ).save_pretrained(tmp_path / "mlm")
+    make_tokenizer(tmp_path / "mlm")
+    config = config_from_dict({"task": "lora", "model": {"name_or_path": str(tmp_path / "mlm")}})
+    model, _, provenance = build_model(
+        config, "sequence_classification", LabelInfo("label", list(LABELS), False), lambda: []
+    )
+    assert type(model).__name__ == "MBertTinyForSequenceClassification"
+    peft_model = apply_lora(model, config, provenance["missing_keys"])
+    trainable = {name for name, p in peft_model.named_parameters() if p.requires_grad}
+    assert any("pooler" in name for name in trainable) and any("classifier" in name for name in trainable)
+    assert any("lora_A" in name for name in trainable)

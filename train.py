@@ -1,0 +1,93 @@
+"""Train one experiment from a YAML config: text classification with the hybrid loss, LoRA, distillation, MLM
+pretraining (and BERT4Rec). The same command runs on one CPU, several processes or several GPUs:
+
+    python train.py --config configs/quickstart.yaml
+    accelerate launch train.py --config configs/brighter_tiny4_hybrid.yaml
+    accelerate launch --cpu --num_processes 2 train.py --config configs/quickstart.yaml --output_dir outputs/qs2
+
+At the end the output folder is a Hub repository (weights, config, model code, tokenizer, train_config.yaml,
+training_args.json, results.json, model card); --push_to_hub org/name publishes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+OVERRIDE_HELP = """\
+config overrides:
+  --set KEY=VALUE (repeatable) sets any config key by its dotted path; VALUE is parsed as YAML:
+    --set training.learning_rate=3e-5 --set training.num_train_epochs=5
+    --set model.preset=tiny4 --set 'data.languages=[eng, deu]' --set loss.class_weights=inverse
+  Sections: task, model, data, loss, early_stopping, lora, distillation, mlm, hub, bert4rec, and training (every
+  transformers.TrainingArguments field). Unknown keys are errors. See mbert_tiny_hub/config.py for each key.
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=OVERRIDE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", required=True, help="experiment YAML, e.g. configs/quickstart.yaml")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (see below)",
+    )
+    parser.add_argument(
+        "--output_dir", help="where the run writes (default: training.output_dir, else outputs/<config name>)"
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="CHECKPOINT",
+        help="continue a stopped run from its last checkpoint (or from CHECKPOINT)",
+    )
+    parser.add_argument(
+        "--overwrite_output_dir", action="store_true", help="delete what the output folder holds and start over"
+    )
+    parser.add_argument("--push_to_hub", metavar="ORG/NAME", help="publish the finished output folder to this Hub repo")
+    parser.add_argument("--private", action="store_true", default=None, help="create the Hub repo as private")
+    parser.add_argument("--revision", help="push to this branch of the Hub repo (created if missing)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    logging.basicConfig(
+        level=logging.INFO if is_main else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    from mbert_tiny_hub.config import ConfigError, load_config
+    from mbert_tiny_hub.training import RunOptions, run_experiment
+
+    try:
+        config = load_config(args.config, args.overrides)
+        run_experiment(
+            config,
+            RunOptions(
+                output_dir=args.output_dir,
+                resume=args.resume,
+                push_to_hub=args.push_to_hub,
+                private=args.private,
+                revision=args.revision,
+                overwrite_output_dir=args.overwrite_output_dir,
+            ),
+        )
+    except ConfigError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
