@@ -27,6 +27,7 @@ TEMPLATES = {
     "text-classification": "mbert_tiny_classifier.md",
     "lora": "lora_adapter.md",
     "sequential-recommendation": "bert4rec.md",
+    "fill-mask": "mbert_tiny_mlm.md",
 }
 DEFAULT_LICENSE = "apache-2.0"
 CLASSIFICATION_METRICS = (
@@ -126,7 +127,7 @@ def build_model_card(
         language=languages or None,
         license=license or hub_settings.get("license") or DEFAULT_LICENSE,
         library_name="peft" if is_adapter else "transformers",
-        pipeline_tag="text-classification" if task == "text-classification" else None,
+        pipeline_tag=task if task in ("text-classification", "fill-mask") else None,
         datasets=dataset_ids or None,
         base_model=base_model if base_model and _looks_like_hub_id(base_model) else None,
         tags=_tags(kind, model_config, results, list(tags or hub_settings.get("tags") or [])),
@@ -156,6 +157,7 @@ def build_model_card(
         "classification": _classification_tables(results) if task == "text-classification" and results else None,
         "ranking": _ranking_tables(results) if task == "sequential-recommendation" and results else None,
         "transfer": _transfer_table(results),
+        "mlm": _mlm_summary(results) if task == "fill-mask" else None,
         "latency": (results or {}).get("latency") or None,
         "environment": (results or {}).get("environment") or None,
     }
@@ -202,6 +204,20 @@ def eval_results_from(results: dict) -> list[EvalResult]:
                         metric_args={"average": "macro", "language": language},
                     )
                 )
+    elif results.get("task") == "fill-mask" and model_report.get("perplexity") is not None:
+        corpus = _mlm_summary(results)["corpus"]
+        evals.append(
+            EvalResult(
+                task_type="fill-mask",
+                task_name="Masked Language Modeling",
+                dataset_type=corpus[0] if len(corpus) == 1 else "multilingual-corpus",
+                dataset_name=", ".join(str(c).rstrip("/").split("/")[-1] for c in corpus) or "held-out text",
+                dataset_split="held-out",
+                metric_type="perplexity",
+                metric_value=model_report["perplexity"],
+                metric_name="Perplexity (held-out MLM)",
+            )
+        )
     elif results.get("task") == "sequential-recommendation":
         task = {"task_type": "sequential-recommendation", "task_name": "Sequential Recommendation"}
         for protocol, label in RANKING_PROTOCOLS.items():
@@ -342,6 +358,20 @@ def _ranking_tables(results: dict) -> dict:
     return {"by_protocol": by_protocol, "comparison": comparison}
 
 
+def _mlm_summary(results: dict | None) -> dict:
+    dataset = (results or {}).get("dataset") or {}
+    model = ((results or {}).get("results") or {}).get("model") or {}
+    corpus = dataset.get("corpus")
+    if isinstance(corpus, (str, dict)):
+        corpus = [corpus]
+    return {
+        "corpus": [source if isinstance(source, str) else source.get("dataset") or source.get("path")
+                   for source in corpus or []],
+        **{key: dataset.get(key) for key in ("num_texts", "train_blocks", "held_out_blocks", "block_size")},
+        **{key: model.get(key) for key in ("eval_loss", "perplexity", "first_eval_loss")},
+    }
+
+
 def _transfer_table(results: dict | None) -> dict | None:
     transfer = (results or {}).get("transfer")
     if not transfer or not transfer.get("macro_f1"):
@@ -443,6 +473,8 @@ def _tags(kind: str, model_config: dict | None, results: dict | None, extra: lis
 
 
 def _metric_ids(task: str) -> list[str]:
+    if task == "fill-mask":
+        return ["perplexity"]
     return ["accuracy", "f1"] if task == "text-classification" else ["recall", "ndcg", "mrr"]
 
 

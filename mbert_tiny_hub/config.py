@@ -80,6 +80,8 @@ class DataConfig:
     test_size: float = 0.1  # carved from train when there is no test split
     max_train_samples: int | None = None  # a seeded random sample of the train split (quick runs)
     max_eval_samples: int | None = None  # the same for the validation and test splits
+    # Classic baselines fitted on the train split and scored on the test split beside the model ([] = none).
+    baselines: list[str] = dataclasses.field(default_factory=lambda: ["tfidf_logreg", "tfidf_svm", "majority"])
     # mlm: the raw text to pretrain on, a list of sources, each {path: glob} (csv / tsv / json / jsonl / parquet /
     # txt files) or {dataset: folder or Hub id, config_name, split}, with text_column and optional load_kwargs.
     corpus: list[dict[str, Any]] | None = None
@@ -319,6 +321,13 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
         source=source,
     )
     _check_corpus(config.data.corpus, source)
+    from .baselines import BASELINES
+
+    for name in config.data.baselines:
+        if name not in BASELINES:
+            raise ConfigError(
+                f"{source}: data.baselines has {name!r}; choose from {', '.join(BASELINES)}{_close_match(name, BASELINES)}."
+            )
     return config
 
 

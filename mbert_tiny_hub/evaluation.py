@@ -491,11 +491,9 @@ def evaluate_classifier(
             train_languages=train_languages,
             baselines=baselines,
         )
-    for name, estimator in (fitted_baselines or {}).items():
-        baseline_predictions = predict_baseline(estimator, texts)
-        report = classification_report(references, baseline_predictions, label_names, multi_label, languages)
-        report["confusion_matrix"] = confusion_matrix(references, baseline_predictions, label_names, multi_label)
-        results["results"]["baselines"][name] = report
+    results["results"]["baselines"] = score_baselines(
+        fitted_baselines or {}, texts, references, label_names, multi_label, languages
+    )
 
     if transfer:
         results["transfer"] = transfer_summary(results, train_languages, test_languages)
@@ -545,6 +543,20 @@ def fit_split_baselines(
         )
     labels = label_matrix(list(train_split[label_column]), len(label_names), multi_label, label_column, source)
     return fit_baselines(list(train_split[text_column]), labels, multi_label, baselines)
+
+
+def score_baselines(
+    fitted: Mapping, texts: Sequence[str], references: np.ndarray, label_names: Sequence[str], multi_label: bool,
+    languages: Sequence[str] | None = None,
+) -> dict:
+    """Each fitted baseline's report on `texts`, with the same metric code (and per language) as the model's."""
+    reports = {}
+    for name, estimator in fitted.items():
+        predictions = predict_baseline(estimator, texts)
+        report = classification_report(references, predictions, label_names, multi_label, languages)
+        report["confusion_matrix"] = confusion_matrix(references, predictions, label_names, multi_label)
+        reports[name] = report
+    return reports
 
 
 def transfer_summary(results: Mapping, train_languages: Sequence[str] | None, test_languages: Sequence[str]) -> dict:
@@ -834,9 +846,11 @@ def load_dataset_dict(name_or_path: str, config: str | None = None):
     """A DatasetDict from a data_scripts folder or Hub id (`datasets.load_dataset`) or a `save_to_disk` folder."""
     import datasets
 
+    from data_scripts import load_built_dataset
+
     if (Path(name_or_path) / "dataset_dict.json").is_file():
         return datasets.load_from_disk(name_or_path)
-    return datasets.load_dataset(name_or_path, config)
+    return load_built_dataset(name_or_path, config)
 
 
 def get_split(dataset_dict, split: str, source: str):

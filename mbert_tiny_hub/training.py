@@ -10,7 +10,6 @@ Tasks are dispatched through `TASK_RUNNERS`; each runner is `runner(config, run)
 
 from __future__ import annotations
 
-import atexit
 import glob
 import json
 import logging
@@ -20,7 +19,6 @@ import platform
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -33,8 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from data_scripts import load_built_dataset
+
 from .config import ConfigError, ExperimentConfig, save_config
-from .metrics import classification_report, make_compute_metrics, predictions_from_logits
+from .metrics import classification_report, confusion_matrix, make_compute_metrics, predictions_from_logits
 
 logger = logging.getLogger("mbert_tiny_hub.training")
 
@@ -163,20 +163,6 @@ def _builder_for(path: str, format_name: str | None = None) -> tuple[str, dict]:
     return _FILE_BUILDERS[suffix], ({"delimiter": "\t"} if suffix == ".tsv" else {})
 
 
-def load_dataset_fresh(path: str, *args, **kwargs):
-    """`datasets.load_dataset`, with a local dataset folder always read from its files.
-
-    datasets 5.2 keys the Arrow cache of a local folder whose README.md declares `configs:` by the folder's name and
-    config only: a rebuilt folder, or another folder with the same name, silently returns the old rows. Local
-    folders therefore get a cache directory of their own, removed when the process exits."""
-    import datasets
-
-    if Path(path).is_dir() and "cache_dir" not in kwargs:
-        kwargs["cache_dir"] = tempfile.mkdtemp(prefix="mbert-tiny-hub-datasets-")
-        atexit.register(shutil.rmtree, kwargs["cache_dir"], ignore_errors=True)
-    return datasets.load_dataset(path, *args, **kwargs)
-
-
 def load_raw_dataset(data, source: str):
     """`data.dataset` as a DatasetDict: a data_scripts folder or Hub id (with `config_name`), or one data file."""
     import datasets
@@ -189,7 +175,7 @@ def load_raw_dataset(data, source: str):
             builder, kwargs = _builder_for(str(path))
             loaded = datasets.load_dataset(builder, data_files={data.train_split: str(path)}, **kwargs)
         else:
-            loaded = load_dataset_fresh(data.dataset, data.config_name, revision=data.revision)
+            loaded = load_built_dataset(data.dataset, data.config_name, revision=data.revision)
     except Exception as error:  # noqa: BLE001 - wrapped with the config's context
         raise ConfigError(
             f"{source}: could not load data.dataset={data.dataset!r}"
@@ -748,6 +734,7 @@ def classification_results(
     run: Run,
     tokenized_test,
     raw_test,
+    raw_train,
     labels: LabelInfo,
     has_language: bool,
     model_name: str,
@@ -767,6 +754,20 @@ def classification_results(
         y_true = (y_true >= 0.5).astype(np.int64)
     languages = raw_test[config.data.language_column] if has_language else None
     report = classification_report(y_true, y_pred, labels.names, labels.multi_label, languages=languages)
+    report["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels.names, labels.multi_label)
+    baselines = {}
+    if trainer.is_world_process_zero() and config.data.baselines:
+        # The classic baselines of the same run (fitted on the same training rows), so every card compares.
+        from .evaluation import fit_split_baselines, score_baselines
+
+        fitted = fit_split_baselines(
+            raw_train, labels.column, labels.names, labels.multi_label,
+            text_column=config.data.text_column, language_column=config.data.language_column,
+            baselines=config.data.baselines,
+        )
+        baselines = score_baselines(
+            fitted, raw_test[config.data.text_column], y_true, labels.names, labels.multi_label, languages
+        )
     results = {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "task": "text-classification",
@@ -774,7 +775,7 @@ def classification_results(
         "command": _command_line(run.options),
         "model": {"name_or_path": model_name, "class": model_class, "parameters": parameters, "size_on_disk_mb": None},
         "dataset": _dataset_block(config, labels, config.data.test_split, len(raw_test), languages),
-        "results": {"model": report, "baselines": {}},
+        "results": {"model": report, "baselines": baselines},
         "training": _training_block(trainer, train_output),
         "environment": environment_info(trainer.args.world_size),
     }
@@ -975,6 +976,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
         run,
         tokenized[config.data.test_split],
         dataset[config.data.test_split],
+        dataset[config.data.train_split],
         labels,
         has_language,
         model_name,
@@ -1113,7 +1115,7 @@ def load_corpus(config: ExperimentConfig):
                     column = "text"
                 part = datasets.load_dataset(builder, data_files=files, split="train", **{**defaults, **load_kwargs})
             else:
-                part = load_dataset_fresh(
+                part = load_built_dataset(
                     entry["dataset"], entry.get("config_name"), split=entry.get("split") or "train", **load_kwargs
                 )
         except ConfigError:
@@ -1284,7 +1286,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
 
 def load_recommendation_data(config: ExperimentConfig):
     """The `sequences` splits and the `items` table of a sequential-recommendation dataset (data_scripts folder or
-    Hub id), read fresh (see `load_dataset_fresh`)."""
+    Hub id), read fresh (see `data_scripts.load_built_dataset`)."""
     from datasets import get_dataset_config_names
 
     name, source = config.data.dataset, config.source
@@ -1297,9 +1299,9 @@ def load_recommendation_data(config: ExperimentConfig):
                 f"{source}: {name} has no 'sequences' config (it has {', '.join(configs)}); build one with "
                 "`python -m data_scripts build movielens_1m_sasrec --source ../shared/data/movielens_1m`."
             )
-        dataset = load_dataset_fresh(name, "sequences", revision=config.data.revision)
+        dataset = load_built_dataset(name, "sequences", revision=config.data.revision)
         items = (
-            load_dataset_fresh(name, "items", split="train", revision=config.data.revision)
+            load_built_dataset(name, "items", split="train", revision=config.data.revision)
             if "items" in configs
             else None
         )

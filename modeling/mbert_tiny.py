@@ -251,6 +251,9 @@ class MBertTinyPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _supports_sdpa = True
     _no_split_modules = ["MBertTinyEmbeddings", "MBertTinyLayer"]
+    # forward() takes **kwargs only to ignore extra inputs: its losses are plain means, so the Trainer must
+    # average them itself over gradient accumulation steps and processes.
+    accepts_loss_kwargs = False
 
     @torch.no_grad()
     def _init_weights(self, module):

@@ -215,3 +215,26 @@ def test_pointing_a_hand_written_card_at_a_hub_base_replaces_the_local_path(tmp_
     set_card_base_model(card, "org/mbert-tiny4", replace="/tmp/run/base")
     loaded = ModelCard.load(card)
     assert loaded.data.base_model == "org/mbert-tiny4" and "/tmp/run/base" not in str(loaded)
+
+
+def test_pretrained_masked_lm_gets_a_fill_mask_card_with_its_perplexity(tmp_path):
+    from modeling import MBertTinyConfig, MBertTinyForMaskedLM
+
+    MBertTinyForMaskedLM(MBertTinyConfig.from_preset("tiny2", vocab_size=300)).save_pretrained(tmp_path)
+    results = {
+        "schema_version": 1, "task": "fill-mask",
+        "model": {"name_or_path": "org/mbert-tiny2-mlm", "parameters": {"total": 10, "embeddings": 5, "trainable": 10},
+                  "size_on_disk_mb": 1.5},
+        "dataset": {"corpus": [{"dataset": "data/brighter", "config_name": "all"}, {"path": "raw/*.txt"}],
+                    "num_texts": 1234, "train_blocks": 90, "held_out_blocks": 10, "block_size": 128},
+        "results": {"model": {"eval_loss": 6.5, "perplexity": 665.14, "first_eval_loss": 10.6}},
+    }
+    write_model_card(tmp_path, results, {"task": "mlm", "model": {"preset": "tiny2"}}, repo_id="org/mbert-tiny2-mlm")
+    text = (tmp_path / "README.md").read_text()
+    card = ModelCard.load(tmp_path / "README.md")
+    assert card.data.pipeline_tag == "fill-mask"
+    assert [(e.metric_type, e.metric_value) for e in card.data.eval_results] == [("perplexity", 665.14)]
+    assert "1,234 texts" in text and "10.6000" in text and "665.1" in text
+    assert 'pipeline("fill-mask", model="org/mbert-tiny2-mlm")' in text
+    assert "no pretrained multilingual weights were used" in text
+    assert "None" not in text

@@ -253,3 +253,29 @@ def test_every_config_of_every_build_loads_with_datasets_as_the_card_describes(n
         for split in loaded.values():
             assert split.features == described
         assert {s["name"]: s["num_examples"] for s in infos[config]["splits"]} == rows
+
+
+def test_rebuilt_folder_never_loads_stale_rows(tmp_path):
+    """datasets 5.2 caches a local folder with `configs:` by its name only; load_built_dataset must not."""
+    import datasets
+
+    from data_scripts import load_built_dataset
+
+    def write(rows):
+        folder = tmp_path / "same-name"
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        (folder / "all").mkdir(parents=True)
+        datasets.Dataset.from_dict({"text": [f"row {i}" for i in range(rows)]}).to_parquet(
+            str(folder / "all" / "train-00000-of-00001.parquet"))
+        (folder / "README.md").write_text(
+            "---\nconfigs:\n- config_name: all\n  data_files:\n  - split: train\n    path: all/train-*.parquet\n---\n")
+        return folder
+
+    folder = write(3)
+    assert len(load_built_dataset(folder, "all")["train"]) == 3
+    folder = write(5)
+    assert len(load_built_dataset(folder, "all")["train"]) == 5
+    assert load_built_dataset(folder, "all", split="train")["text"][-1] == "row 4"

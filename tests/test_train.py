@@ -100,7 +100,7 @@ def test_saved_model_loads_with_and_without_remote_code_and_gives_the_same_logit
 def test_results_json_follows_the_schema_and_matches_a_fresh_evaluation(trained, fixtures):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from mbert_tiny_hub.training import load_dataset_fresh
+    from data_scripts import load_built_dataset
 
     output_dir, results = trained
     on_disk = read_results(output_dir)
@@ -112,8 +112,13 @@ def test_results_json_follows_the_schema_and_matches_a_fresh_evaluation(trained,
     assert on_disk["dataset"]["label_names"] == list(LABELS) and on_disk["dataset"]["multi_label"] is False
     assert on_disk["dataset"]["languages"] == ["eng", "spa"]
     assert set(on_disk["environment"]) >= {"python", "torch", "transformers", "cpu", "threads"}
+    # The classic baselines of the same run sit beside the model, scored on the same rows.
+    baselines = on_disk["results"]["baselines"]
+    assert set(baselines) == {"tfidf_logreg", "tfidf_svm", "majority"}
+    assert all(b["num_examples"] == on_disk["results"]["model"]["num_examples"] for b in baselines.values())
+    assert set(baselines["majority"]["per_language"]) == {"eng", "spa"}
 
-    test = load_dataset_fresh(str(fixtures["dataset"]), "all", split="test")
+    test = load_built_dataset(str(fixtures["dataset"]), "all", split="test")
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     model = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
     with torch.no_grad():
@@ -354,20 +359,20 @@ def test_a_bad_bert4rec_section_fails_before_training(tmp_path):
 
 
 def test_a_rebuilt_dataset_folder_is_read_from_its_new_files(tmp_path):
-    from mbert_tiny_hub.training import load_dataset_fresh
+    from data_scripts import load_built_dataset
 
     folder = make_classification_dataset(tmp_path / "data", sizes=(12, 6, 6))
-    assert len(load_dataset_fresh(str(folder), "all", split="test")) == 6
+    assert len(load_built_dataset(str(folder), "all", split="test")) == 6
     make_classification_dataset(tmp_path / "data", sizes=(12, 6, 9))  # rebuilt in place, as data_scripts does
-    assert len(load_dataset_fresh(str(folder), "all", split="test")) == 9
+    assert len(load_built_dataset(str(folder), "all", split="test")) == 9
 
 
 def test_the_embedded_quickstart_sample_is_a_balanced_multilingual_dataset(repo_root):
     from collections import Counter
 
-    from mbert_tiny_hub.training import load_dataset_fresh
+    from data_scripts import load_built_dataset
 
-    sample = load_dataset_fresh(str(repo_root / "configs" / "quickstart"))
+    sample = load_built_dataset(str(repo_root / "configs" / "quickstart"))
     assert {split: len(rows) for split, rows in sample.items()} == {"train": 252, "validation": 42, "test": 42}
     names = sample["train"].features["label"].names
     assert names == ["joy", "sadness", "anger", "fear", "surprise", "neutral"]

@@ -113,7 +113,7 @@ def test_a_run_killed_after_its_first_checkpoint_resumes_to_the_same_final_weigh
 def test_accelerate_launch_with_two_cpu_processes_trains_and_reports_on_the_whole_test_set_once(fixtures, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from mbert_tiny_hub.training import load_dataset_fresh
+    from data_scripts import load_built_dataset
 
     output_dir = tmp_path / "ddp"
     config = tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], output_dir, num_train_epochs=6)
@@ -151,7 +151,7 @@ def test_accelerate_launch_with_two_cpu_processes_trains_and_reports_on_the_whol
     assert sum(v["num_examples"] for v in results["results"]["model"]["per_language"].values()) == 31
 
     # The gathered predictions are the saved model's predictions, row for row (order and languages line up).
-    test = load_dataset_fresh(str(fixtures["dataset"]), "all", split="test")
+    test = load_built_dataset(str(fixtures["dataset"]), "all", split="test")
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     model = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
     with torch.no_grad():

@@ -183,10 +183,10 @@ def test_fixture_tokenizer_encodes_the_fixture_text_without_unknown_pieces(tmp_p
 
 
 def test_fixture_dataset_loads_with_class_labels_and_a_language_column(tmp_path):
-    from mbert_tiny_hub.training import load_dataset_fresh
+    from data_scripts import load_built_dataset
 
     folder = make_classification_dataset(tmp_path / "ds", multi_label=True)
-    loaded = load_dataset_fresh(str(folder), "all")
+    loaded = load_built_dataset(str(folder), "all")
     assert set(loaded) == {"train", "validation", "test"}
     assert loaded["train"].features["labels"].feature.names == list(LABELS)
     assert set(loaded["test"]["language"]) == set(LANGUAGES)

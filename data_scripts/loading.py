@@ -1,0 +1,32 @@
+"""Load a built dataset (a local folder written by `data_scripts`, or its Hub repository) with `datasets`.
+
+datasets 5.2 keys the Arrow cache of a local folder whose README.md declares `configs:` by the folder's name and
+the config only: after a rebuild (or for another folder of the same name) `load_dataset` silently returns the old
+rows. A local folder therefore gets a cache directory keyed by its files' paths, sizes and modification times:
+unchanged folders reuse their cache, changed ones never see a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def folder_fingerprint(folder: str | os.PathLike) -> str:
+    """A hash of every file's relative path, size and modification time under `folder`."""
+    folder = Path(folder).resolve()
+    digest = hashlib.sha256(str(folder).encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_built_dataset(name_or_path: str | os.PathLike, config: str | None = None, **kwargs):
+    """`datasets.load_dataset(name_or_path, config, **kwargs)`, never reading a stale cache of a local folder."""
+    import datasets
+
+    if Path(name_or_path).is_dir() and "cache_dir" not in kwargs:
+        kwargs["cache_dir"] = str(Path(datasets.config.HF_DATASETS_CACHE) / "local" / folder_fingerprint(name_or_path))
+    return datasets.load_dataset(str(name_or_path), config, **kwargs)
