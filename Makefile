@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup browser demo test
+.PHONY: setup system demo test
 
 setup: $(VENV)/.installed
 
@@ -16,14 +16,17 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Debian's chromium for the browser tests (Playwright cannot download its own browser offline).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is not installed and this is not root: browser tests will be skipped (apt-get install chromium)"; fi; }
+# Debian packages the tests drive: chromium (Playwright cannot download its own browser offline) and Open MPI
+# (accelerate's CPU launcher starts its processes with mpirun).
+system:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v mpirun >/dev/null 2>&1 || missing="$$missing openmpi-bin"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not root, so not installing:$$missing (apt-get install$$missing); the tests that need them skip"; fi; fi
 
 demo: setup
 	$(OFFLINE) $(BIN)/python train.py --config configs/quickstart.yaml
 
-test: setup browser
+test: setup system
 	$(OFFLINE) $(BIN)/python -m pytest

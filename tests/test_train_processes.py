@@ -2,13 +2,15 @@
 ends, and two processes under `accelerate launch` train together (DDP over gloo on the CPU), gather metrics over
 the whole test set and write the output folder once.
 
-`accelerate launch --cpu --num_processes 2` starts one process unless MPI is set up (`--mpirun_hostfile`); on a
-machine without GPUs, `accelerate launch --multi_gpu --num_processes 2` (or torchrun) starts the processes and
-train.py puts them on the CPU."""
+accelerate's CPU launcher (`accelerate launch --cpu --num_processes 2`) starts its processes through MPI: it needs
+`--mpirun_hostfile` (a file saying `localhost slots=2`) and Open MPI's `mpirun`; without them it starts one process.
+`accelerate launch --multi_gpu --num_processes 2` (torchrun) also works on a machine without GPUs: train.py puts
+its processes on the CPU. Both launchers are tested."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +49,8 @@ run_experiment(load_config(sys.argv[1]), RunOptions(callbacks=[KillAfterFirstChe
 
 def _run(command: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
     # One thread per process, as in the in-process reference run (see single_thread): no oversubscription.
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # Open MPI refuses to start as root (CI containers) unless told this is intended.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -110,7 +113,22 @@ def test_a_run_killed_after_its_first_checkpoint_resumes_to_the_same_final_weigh
 
 
 @pytest.mark.slow
-def test_accelerate_launch_with_two_cpu_processes_trains_and_reports_on_the_whole_test_set_once(fixtures, tmp_path):
+def _launcher_flags(launcher: str, tmp_path: Path) -> list[str]:
+    if launcher == "multi_gpu":
+        return ["--multi_gpu", "--num_processes", "2"]
+    if shutil.which("mpirun") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Open MPI's mpirun is missing: `make test` installs it (apt-get install openmpi-bin).")
+        pytest.skip("accelerate's CPU launcher needs Open MPI's mpirun (apt-get install openmpi-bin)")
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text("localhost slots=2\n")
+    return ["--cpu", "--num_processes", "2", "--mpirun_hostfile", str(hostfile)]
+
+
+@pytest.mark.parametrize("launcher", ["cpu", "multi_gpu"])
+def test_accelerate_launch_with_two_cpu_processes_trains_and_reports_on_the_whole_test_set_once(
+    fixtures, tmp_path, launcher
+):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from data_scripts import load_built_dataset
@@ -125,9 +143,7 @@ def test_accelerate_launch_with_two_cpu_processes_trains_and_reports_on_the_whol
             sys.executable,
             "-m",
             "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
+            *_launcher_flags(launcher, tmp_path),
             "--num_machines",
             "1",
             "--mixed_precision",
