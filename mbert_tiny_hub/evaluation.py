@@ -305,12 +305,9 @@ def model_summary(model, name_or_path: str | None = None, revision: str | None =
     return summary
 
 
-def environment_summary(device: str | torch.device | None = None) -> dict:
-    """Versions and hardware, for the results JSON's `environment` block."""
-    import datasets
-    import evaluate  # the Hugging Face library (evaluate.py hands `import evaluate` over to it)
-    import sklearn
-    import transformers
+def environment_summary(device: str | torch.device | None = None, num_processes: int | None = None) -> dict:
+    """Versions and hardware, for the results JSON's `environment` block (train.py and evaluate.py alike)."""
+    from importlib.metadata import version
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -322,15 +319,14 @@ def environment_summary(device: str | torch.device | None = None) -> dict:
         pass
     environment = {
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "datasets": datasets.__version__,
-        "evaluate": evaluate.__version__,
-        "scikit-learn": sklearn.__version__,
+        # Versions from the installed distributions: importing `evaluate` would cost seconds (it loads pipelines).
+        **{name: version(name) for name in ("torch", "transformers", "datasets", "evaluate", "scikit-learn")},
         "cpu": cpu,
         "threads": torch.get_num_threads(),
         "device": str(device or "cpu"),
     }
+    if num_processes is not None:
+        environment["num_processes"] = num_processes
     if torch.cuda.is_available():
         environment["gpu"] = torch.cuda.get_device_name(0)
     return environment

@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import os
-import platform
 import shlex
 import shutil
 import sys
@@ -687,27 +686,9 @@ def _early_stopping_callbacks(config: ExperimentConfig, args) -> list:
 
 
 def environment_info(num_processes: int = 1) -> dict[str, Any]:
-    import transformers
+    from .evaluation import environment_summary
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "cpu": cpu,
-        "threads": torch.get_num_threads(),
-        "num_processes": num_processes,
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
+    return environment_summary(num_processes=num_processes)
 
 
 def _command_line(options: RunOptions) -> str:
