@@ -22,7 +22,7 @@ from typing import Any
 from .builder import SPLITS, Builder, BuildLog, DataFormatError, DuplicateReport, OptionError, SourceNotFoundError
 from .download import DownloadError, base_url_for
 from .download import download as fetch_files
-from .loading import load_built_dataset
+from .loading import dataset_card_metadata, load_built_dataset
 from .writer import OutputExistsError, check_destination, to_arrow, write_dataset
 
 # The registry: builder name -> "module:class". Adding a corpus is one module and one line here.
@@ -52,6 +52,7 @@ __all__ = [
     "SourceNotFoundError",
     "build",
     "get_builder",
+    "dataset_card_metadata",
     "load_built_dataset",
     "options_parser",
 ]

@@ -30,3 +30,22 @@ def load_built_dataset(name_or_path: str | os.PathLike, config: str | None = Non
     if Path(name_or_path).is_dir() and "cache_dir" not in kwargs:
         kwargs["cache_dir"] = str(Path(datasets.config.HF_DATASETS_CACHE) / "local" / folder_fingerprint(name_or_path))
     return datasets.load_dataset(str(name_or_path), config, **kwargs)
+
+
+def dataset_card_metadata(name_or_path: str | os.PathLike, revision: str | None = None) -> dict:
+    """The YAML metadata of a built dataset's card (`license`, `license_name`, `redistributable`, ...): the local
+    folder's README.md, or the Hub repository's. {} when there is no card or it cannot be read (offline)."""
+    from huggingface_hub import DatasetCard
+    from huggingface_hub.repocard import metadata_load
+
+    folder = Path(name_or_path)
+    if folder.is_dir():
+        card = folder / "README.md"
+        try:
+            return (metadata_load(card) or {}) if card.is_file() else {}
+        except Exception:  # noqa: BLE001 - a card whose YAML does not parse carries no usable metadata
+            return {}
+    try:
+        return DatasetCard.load(str(name_or_path), revision=revision).data.to_dict()
+    except Exception:  # noqa: BLE001 - offline, missing card, or not a Hub id
+        return {}

@@ -232,15 +232,9 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
     """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys.evaluate_recommender`."""
+    from . import recsys
     from .evaluation import EvaluationError, load_dataset_dict
 
-    try:
-        from . import recsys
-    except ImportError as error:
-        raise EvaluationError(
-            f"{args.model[0]} is a BERT4Rec checkpoint (model_type 'bert4rec'); evaluating it needs "
-            f"mbert_tiny_hub.recsys.evaluate_recommender, which this checkout does not have ({error})."
-        ) from None
     dataset = load_dataset_dict(args.dataset, args.dataset_config or "sequences")
     try:
         results = recsys.evaluate_recommender(args.model[0], dataset, args.split, dataset_name_or_path=args.dataset,

@@ -168,6 +168,8 @@ def push_model(
     training arguments, results and card). Writes the card from `results.json` first when `README.md` is missing."""
     output_dir = Path(output_dir)
     check_model_folder(output_dir)
+    if not private:
+        check_item_vocabulary_licence(output_dir, repo_id)
     if not (output_dir / "README.md").is_file():
         from .cards import write_model_card
 
@@ -376,6 +378,27 @@ def check_redistribution(folder: Path, repo_id: str, private: bool) -> None:
             f"Refusing to push {folder} to the public dataset repository {repo_id}: its card says "
             f"`redistributable: false` (licence: {licence}{link}), and that licence forbids redistribution. "
             "Push it to a private repository (private=True / --private) for your own use, or do not publish it."
+        )
+
+
+def check_item_vocabulary_licence(folder: Path, repo_id: str) -> None:
+    """Refuse a public push of a recommender whose `item_vocab.json` (titles and genres copied from its training
+    data) comes from a dataset whose card says `redistributable: false`, as MovieLens's does. The dataset's
+    licence is read from the `results.json` the training run wrote (`dataset.redistributable`)."""
+    if not (folder / "item_vocab.json").is_file() or not (folder / "results.json").is_file():
+        return
+    try:
+        dataset = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("dataset") or {}
+    except (OSError, ValueError) as error:
+        raise PublishError(f"{folder / 'results.json'} is not valid JSON ({error}); re-run the evaluation.") from None
+    if dataset.get("redistributable") is False:
+        licence = dataset.get("license_name") or dataset.get("license") or "not stated"
+        link = f" ({dataset['license_link']})" if dataset.get("license_link") else ""
+        raise PublishError(
+            f"Refusing to push {folder} to the public model repository {repo_id}: its item_vocab.json holds the "
+            f"titles and genres of {dataset.get('name_or_path') or 'its training dataset'}, whose card says "
+            f"`redistributable: false` (licence: {licence}{link}). Push it to a private repository "
+            "(private=True / --private), or retrain on a dataset you may redistribute."
         )
 
 

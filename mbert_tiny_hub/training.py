@@ -1267,30 +1267,18 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
 
 def load_recommendation_data(config: ExperimentConfig):
     """The `sequences` splits and the `items` table of a sequential-recommendation dataset (data_scripts folder or
-    Hub id), read fresh (see `data_scripts.load_built_dataset`)."""
-    from datasets import get_dataset_config_names
+    Hub id), read fresh (`mbert_tiny_hub.recsys.load_recommendation_dataset`)."""
+    from . import recsys
 
     name, source = config.data.dataset, config.source
     if not name:
         raise ConfigError(f"{source}: task bert4rec needs data.dataset (e.g. data/movielens_1m_sasrec).")
     try:
-        configs = get_dataset_config_names(name, revision=config.data.revision)
-        if "sequences" not in configs:
-            raise ConfigError(
-                f"{source}: {name} has no 'sequences' config (it has {', '.join(configs)}); build one with "
-                "`python -m data_scripts build movielens_1m_sasrec --source ../shared/data/movielens_1m`."
-            )
-        dataset = load_built_dataset(name, "sequences", revision=config.data.revision)
-        items = (
-            load_built_dataset(name, "items", split="train", revision=config.data.revision)
-            if "items" in configs
-            else None
-        )
-    except ConfigError:
-        raise
+        return recsys.load_recommendation_dataset(name, revision=config.data.revision)
+    except ValueError as error:  # no `sequences` config: the message says how to build one
+        raise ConfigError(f"{source}: {error}") from None
     except Exception as error:  # noqa: BLE001 - wrapped with the config's context
         raise ConfigError(f"{source}: could not load data.dataset={name!r}: {type(error).__name__}: {error}") from error
-    return dataset, items
 
 
 def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:

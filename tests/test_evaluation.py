@@ -472,7 +472,7 @@ def test_model_task_reads_the_model_type_of_the_checkpoint(tmp_path, model_folde
 
 
 def test_bert4rec_checkpoints_are_evaluated_by_the_recommender_code(tmp_path, capsys):
-    recsys = pytest.importorskip("mbert_tiny_hub.recsys", reason="the BERT4Rec evaluation is not in this checkout")
+    from mbert_tiny_hub import recsys
     from datasets import Dataset, DatasetDict, Features, Sequence, Value
 
     rng = random.Random(0)

@@ -1,0 +1,914 @@
+"""Sequential recommendation with BERT4Rec: data preparation, cloze collator, baselines, training and evaluation.
+
+Data is a `datasets.DatasetDict` in the project's "Sequential recommendation" contract (CONTRIBUTING.md): splits
+`train` / `validation` / `test` with `item_ids` (the history, oldest first, original item ids) and `targets` (empty
+in `train`; the held-out next item(s) elsewhere), and optionally an `items` table (`item_id`, `title`, `genres`).
+
+    train_bert4rec(dataset, training_args, items, options)   -> (model, results)   # what train.py calls
+    evaluate_recommender(model_or_path, dataset, "test")     -> results            # what evaluate.py calls
+
+Training runs through `transformers.Trainer` (so `accelerate launch` works): AdamW with linear warm-up/decay from
+`TrainingArguments`, early stopping on validation NDCG@10 in full ranking, best checkpoint kept. Evaluation reports
+the model and two baselines fitted on the same training sequences (most popular; item-to-item co-occurrence),
+scored by the same code (`mbert_tiny_hub.ranking`) with the same exclusion of seen items and the same sampled
+negatives. Results follow CONTRIBUTING.md's results JSON (task "sequential-recommendation").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from datasets import Dataset, DatasetDict
+from scipy import sparse
+from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (makes sparse.linalg available)
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers.trainer_utils import speed_metrics
+
+from modeling.bert4rec import (
+    MASK_ITEM_INDEX,
+    NUM_SPECIAL_ITEMS,
+    PAD_ITEM_INDEX,
+    Bert4RecConfig,
+    Bert4RecForSequentialRecommendation,
+    ItemVocabulary,
+)
+from modeling.mbert_tiny import count_parameters
+
+from .ranking import KS, draw_negatives, full_ranking_ranks, ranking_metrics, sampled_ranking_ranks
+
+RESULTS_NAME = "results.json"
+BASELINES = ("most_popular", "item_cooccurrence")
+
+# TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
+DEFAULT_TRAINING_ARGS = {
+    "learning_rate": 2e-3,
+    "weight_decay": 0.01,
+    # Small batches: BERT4Rec first learns popularity and needs some hundreds of updates to start using the
+    # history; on a CPU the budget buys steps, so more, cheaper steps get there sooner.
+    "per_device_train_batch_size": 32,
+    "per_device_eval_batch_size": 256,
+    "num_train_epochs": 100,
+    "warmup_steps": 0.02,
+    "lr_scheduler_type": "linear",
+    "eval_strategy": "epoch",
+    "save_strategy": "epoch",
+    "save_total_limit": 2,
+    "load_best_model_at_end": True,
+    "metric_for_best_model": "ndcg@10",
+    "greater_is_better": True,
+    "logging_steps": 50,
+    "report_to": [],
+    "seed": 42,
+    "remove_unused_columns": False,
+    # Batches of similar history lengths: ML-1M's median history is 91 items against 200 positions, so random
+    # batches would spend about half their compute on padding.
+    "train_sampling_strategy": "group_by_length",
+    "length_column_name": "length",
+}
+
+
+@dataclasses.dataclass
+class Bert4RecOptions:
+    """The `bert4rec:` section of an experiment config (every key optional)."""
+
+    preset: str | None = "M"  # "S", "M", "L", "XL" (modeling.bert4rec.PRESETS); None: Bert4RecConfig defaults
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)  # any Bert4RecConfig field, e.g. mask_probability
+    init_from: str | None = None  # a saved BERT4Rec (folder or Hub id) to continue training; same item vocabulary
+    catalogue: str = "sequences"  # "sequences": items seen in any split; "items": every item of the items table too
+    genres: bool = False  # content-aware: add a projection of each item's genre multi-hot vector
+    title_encoder: str | None = None  # content-aware: a BERT-like encoder (e.g. an mBERT-Tiny folder) for titles
+    title_tokenizer: str | None = None  # its tokenizer, when not saved with it
+    crop: str = "recent"  # which window of a history longer than the model reads: "recent" or "random" (per epoch)
+    # "random" (BERT's init) or "cooccurrence": start item embeddings from an SVD of the training sequences' item
+    # co-occurrence (PPMI), so the model skips most of the epochs it would spend learning only popularity.
+    item_embedding_init: str = "random"
+    last_item_mask_probability: float = 0.0  # share of training sequences that mask only their last item
+    evaluate_test: bool = True  # evaluate the best model on the test split (with baselines) after training
+    evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)  # keyword arguments of evaluate_recommender
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None, source: str = "bert4rec") -> "Bert4RecOptions":
+        values = dict(values or {})
+        fields = {field.name for field in dataclasses.fields(cls)}
+        for key in values:
+            if key not in fields:
+                match = difflib.get_close_matches(key, fields, n=1)
+                hint = f" (did you mean {match[0]!r}?)" if match else ""
+                raise ValueError(f"{source}: unknown key {key!r}{hint}. Valid keys: {', '.join(sorted(fields))}.")
+        options = cls(**values)
+        if options.catalogue not in ("sequences", "items"):
+            raise ValueError(f"{source}.catalogue must be 'sequences' or 'items', got {options.catalogue!r}.")
+        if options.crop not in ("recent", "random"):
+            raise ValueError(f"{source}.crop must be 'recent' or 'random', got {options.crop!r}.")
+        if options.item_embedding_init not in ("random", "cooccurrence"):
+            raise ValueError(
+                f"{source}.item_embedding_init must be 'random' or 'cooccurrence', got {options.item_embedding_init!r}."
+            )
+        unknown = set(options.evaluation) - EVALUATION_KEYS
+        if unknown:
+            raise ValueError(
+                f"{source}.evaluation: unknown key(s) {', '.join(sorted(unknown))}. "
+                f"Valid: {', '.join(sorted(EVALUATION_KEYS))}."
+            )
+        return options
+
+
+EVALUATION_KEYS = {"ks", "num_negatives", "seed", "rare_item_threshold", "baselines", "batch_size", "cooccurrence"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data: check the contract, build the item vocabulary, encode histories
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_split(split: Dataset, name: str, needs_targets: bool) -> None:
+    required = ["item_ids"] + (["targets"] if needs_targets else [])
+    missing = [column for column in required if column not in split.column_names]
+    if missing:
+        raise ValueError(
+            f"Split {name!r} has no column {', '.join(map(repr, missing))} (columns: {', '.join(split.column_names)}). "
+            "Sequential recommendation data needs `item_ids` (the history) and, outside train, `targets`; build it "
+            "with `python -m data_scripts build movielens_...`."
+        )
+
+
+def _item_lists(split: Dataset, name: str, column: str) -> list[list[int]]:
+    """A list column as lists of Python ints; a non-integer item is an error naming split, row, user and value."""
+    rows = split[column]
+    user_ids = split["user_id"] if "user_id" in split.column_names else None
+    checked = []
+    for row, items in enumerate(rows):
+        if items is None:
+            items = []
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+            raise ValueError(_bad_row(name, row, user_ids, column, f"is {items!r}, not a list of item ids"))
+        for item in items:
+            # JSON readers turn a column into floats when one value is a float: 12.0 is still item 12.
+            integral_float = isinstance(item, float) and item.is_integer()
+            if isinstance(item, bool) or not (isinstance(item, Integral) or integral_float):
+                raise ValueError(
+                    _bad_row(name, row, user_ids, column, f"holds {item!r}, which is not an integer item id")
+                    + " Item ids must be integers (e.g. MovieLens MovieIDs); fix or drop that row."
+                )
+        checked.append([int(item) for item in items])
+    return checked
+
+
+def _bad_row(split: str, row: int, user_ids, column: str, problem: str) -> str:
+    user = f" (user_id {user_ids[row]})" if user_ids is not None else ""
+    return f"Split {split!r}, row {row}{user}: {column} {problem}."
+
+
+def load_recommendation_dataset(
+    name_or_path: str, revision: str | None = None, sequences_config: str = "sequences", items_config: str = "items"
+) -> tuple[DatasetDict, Dataset | None]:
+    """The `sequences` splits and the `items` table (None when the dataset has no such config) of a dataset
+    folder written by `data_scripts` or a Hub dataset id, read fresh (`data_scripts.load_built_dataset`)."""
+    from datasets import get_dataset_config_names
+
+    from data_scripts import load_built_dataset
+
+    configs = get_dataset_config_names(name_or_path, revision=revision)
+    if sequences_config not in configs:
+        raise ValueError(
+            f"{name_or_path} has no {sequences_config!r} config (it has {', '.join(configs)}); build a sequential "
+            "recommendation dataset with `python -m data_scripts build movielens_1m_sasrec --source ... --out ...`."
+        )
+    dataset = load_built_dataset(name_or_path, sequences_config, revision=revision)
+    items = None
+    if items_config in configs:
+        items = load_built_dataset(name_or_path, items_config, revision=revision, split="train")
+    return dataset, items
+
+
+def build_item_vocabulary(
+    dataset: DatasetDict, items: Dataset | None = None, catalogue: str = "sequences"
+) -> ItemVocabulary:
+    """The catalogue in ascending item-id order: every item in any split's histories and targets, plus (with
+    `catalogue="items"`) every item of the `items` table, so items nobody interacted with can still be scored
+    through their content features. Titles and genres come from `items` when given."""
+    item_set: set[int] = set()
+    for name, split in dataset.items():
+        for column in ("item_ids", "targets"):
+            if column in split.column_names:
+                for items_row in _item_lists(split, name, column):
+                    item_set.update(items_row)
+    metadata: dict[int, tuple[str | None, list[str]]] = {}
+    if items is not None:
+        if "item_id" not in items.column_names:
+            raise ValueError(f"The items table has no `item_id` column (columns: {', '.join(items.column_names)}).")
+        titles = items["title"] if "title" in items.column_names else [None] * len(items)
+        genres = items["genres"] if "genres" in items.column_names else [[] for _ in range(len(items))]
+        for row, item_id in enumerate(items["item_id"]):
+            if isinstance(item_id, bool) or not isinstance(item_id, Integral):
+                raise ValueError(f"Items table, row {row}: item_id {item_id!r} is not an integer item id.")
+            metadata[int(item_id)] = (titles[row], list(genres[row] or []))
+        if catalogue == "items":
+            item_set.update(metadata)
+    if not item_set:
+        raise ValueError("The dataset holds no items: every `item_ids` list is empty.")
+    item_ids = sorted(item_set)
+    return ItemVocabulary(
+        item_ids,
+        [metadata.get(item, (None, []))[0] for item in item_ids],
+        [metadata.get(item, (None, []))[1] for item in item_ids],
+    )
+
+
+def encode_items(lists: Sequence[Sequence[int]], vocabulary: ItemVocabulary, where: str) -> list[list[int]]:
+    """Original item ids -> vocabulary indexes; an unknown id names the split and row."""
+    return [[vocabulary.index(item, f"{where}, row {row}") for item in items] for row, items in enumerate(lists)]
+
+
+def genre_matrix(vocabulary: ItemVocabulary) -> tuple[torch.Tensor, list[str]]:
+    """(vocab_size, num_genres) multi-hot genres, one row per vocabulary index (padding and [MASK] rows zero)."""
+    names = vocabulary.genre_names
+    column = {name: j for j, name in enumerate(names)}
+    matrix = torch.zeros(len(vocabulary) + NUM_SPECIAL_ITEMS, len(names))
+    for i, genres in enumerate(vocabulary.genres):
+        for genre in genres:
+            matrix[i + NUM_SPECIAL_ITEMS, column[genre]] = 1.0
+    return matrix, names
+
+
+def cooccurrence_item_embeddings(
+    sequences: Sequence[Sequence[int]], num_items: int, dim: int, window: int = 5, std: float = 0.02, seed: int = 0
+) -> torch.Tensor:
+    """(num_items, dim) item vectors from the truncated SVD of the positive pointwise mutual information of item
+    co-occurrence within `window` steps of the (catalogue-column) training sequences, scaled to standard deviation
+    `std`. Items that co-occur get nearby vectors; items without co-occurrence get small random vectors."""
+    counts = ItemCooccurrence(num_items, window=window, directed=False).fit(sequences).matrix.tocoo()
+    generator = torch.Generator().manual_seed(seed)
+    embeddings = torch.randn(num_items, dim, generator=generator) * std
+    if counts.nnz == 0 or num_items < 3:
+        return embeddings
+    total = counts.data.sum()
+    row_sums = np.asarray(counts.sum(axis=1)).ravel()
+    pmi = np.log(counts.data * total / (row_sums[counts.row] * row_sums[counts.col]))
+    positive = pmi > 0
+    ppmi = sparse.csr_matrix((pmi[positive], (counts.row[positive], counts.col[positive])), shape=counts.shape)
+    rank = min(dim, num_items - 2)
+    if ppmi.nnz == 0 or rank < 1:
+        return embeddings
+    left, singular, _ = sparse.linalg.svds(ppmi, k=rank, random_state=seed)
+    vectors = left * np.sqrt(singular)
+    vectors *= std / max(vectors.std(), 1e-12)
+    seen = torch.as_tensor(np.asarray((ppmi != 0).sum(axis=1)).ravel() > 0)
+    embeddings[seen] = 0.0  # the SVD carries everything known about these items; the others stay random
+    embeddings[seen, :rank] = torch.as_tensor(vectors, dtype=torch.float32)[seen]
+    return embeddings
+
+
+@torch.no_grad()
+def encode_titles(
+    titles: Sequence[str | None],
+    encoder: str,
+    tokenizer: str | None = None,
+    batch_size: int = 128,
+    max_length: int = 32,
+) -> torch.Tensor:
+    """Mean-pooled last hidden states of a BERT-like encoder (e.g. an mBERT-Tiny folder) for each title; a
+    missing title gets a zero vector. Computed once; the vectors are frozen features of the recommender."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer_source = tokenizer or encoder
+    try:
+        title_tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"Could not load a tokenizer for the title encoder from {tokenizer_source!r} ({error}); set "
+            "bert4rec.title_tokenizer to the tokenizer the encoder was trained with."
+        ) from None
+    model = AutoModel.from_pretrained(encoder).eval()
+    vectors = torch.zeros(len(titles), model.config.hidden_size)
+    present = [i for i, title in enumerate(titles) if title]
+    for start in range(0, len(present), batch_size):
+        rows = present[start : start + batch_size]
+        batch = title_tokenizer(
+            [titles[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        hidden = model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        vectors[rows] = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return vectors
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training: the cloze collator and the Trainer that early-stops on full-ranking NDCG@10
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ClozeCollator:
+    """Batches of `input_ids` (vocabulary indexes, oldest first) -> left-padded `input_ids`, `attention_mask` and
+    `labels` for the cloze objective: each item is replaced by `[MASK]` with `mask_probability` (at least one per
+    sequence) and its label is the original item; everything else is labelled -100.
+
+    With `mask_last=True` (evaluation), a `[MASK]` is appended after the history instead and nothing else is masked:
+    the model's logits at that position rank the next item. Histories longer than `max_length` keep their most recent
+    items (`crop="recent"`) or a random window of `max_length` items, drawn afresh each time (`crop="random"`).
+    """
+
+    mask_probability: float = 0.2
+    max_length: int = 200
+    mask_token_id: int = MASK_ITEM_INDEX
+    pad_token_id: int = PAD_ITEM_INDEX
+    crop: str = "recent"
+    last_item_mask_probability: float = 0.0
+    mask_last: bool = False
+
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        keep = self.max_length - 1 if self.mask_last else self.max_length
+        sequences = []
+        for feature in features:
+            sequence = list(feature["input_ids"])
+            if len(sequence) > keep:
+                start = len(sequence) - keep
+                if self.crop == "random" and not self.mask_last:
+                    start = int(torch.randint(0, start + 1, ()))
+                sequence = sequence[start : start + keep]
+            sequences.append(sequence + [self.mask_token_id] if self.mask_last else sequence)
+        width = max(1, max(len(sequence) for sequence in sequences))
+        input_ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
+        for row, sequence in enumerate(sequences):
+            if sequence:
+                input_ids[row, width - len(sequence) :] = torch.tensor(sequence, dtype=torch.long)
+        attention_mask = (input_ids != self.pad_token_id).long()
+        if self.mask_last:
+            return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+        real = attention_mask.bool()
+        masked = (torch.rand(input_ids.shape) < self.mask_probability) & real
+        if self.last_item_mask_probability > 0:
+            # Some sequences mask only their most recent item: exactly the question asked at inference.
+            last_only = torch.rand(len(sequences)) < self.last_item_mask_probability
+            masked[last_only] = False
+            masked[last_only, -1] = real[last_only, -1]
+        # Every non-empty sequence contributes at least one masked item (a random one when the draw chose none).
+        empty = ~masked.any(dim=1) & real.any(dim=1)
+        if empty.any():
+            pick = (torch.rand(input_ids.shape) * real).argmax(dim=1)
+            masked[empty, pick[empty]] = True
+        labels = torch.where(masked, input_ids, torch.full_like(input_ids, -100))
+        input_ids = input_ids.masked_fill(masked, self.mask_token_id)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+class Bert4RecTrainer(Trainer):
+    """A `Trainer` whose evaluation is full-ranking Recall/NDCG/MRR of the next item (seen items excluded).
+
+    The eval dataset has `input_ids` (history, vocabulary indexes) and `target_ids` (vocabulary indexes); the
+    metrics (`eval_ndcg@10`, ...) drive `metric_for_best_model`, early stopping and the best checkpoint.
+    """
+
+    def __init__(self, *args, ranking_ks: Sequence[int] = KS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ranking_ks = tuple(ranking_ks)
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        eval_dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        if isinstance(eval_dataset, str):
+            eval_dataset = self.eval_dataset[eval_dataset]
+        if isinstance(eval_dataset, Mapping):
+            metrics = {}
+            for name, split in eval_dataset.items():
+                metrics.update(self.evaluate(split, ignore_keys, f"{metric_key_prefix}_{name}"))
+            return metrics
+        self._memory_tracker.start()
+        start_time = time.time()
+        model = self.accelerator.unwrap_model(self.model)
+        histories, targets = list(eval_dataset["input_ids"]), list(eval_dataset["target_ids"])
+        ranks = []
+        for scores, batch in _model_scores(model, histories, self.args.per_device_eval_batch_size):
+            ranks += full_ranking_ranks(scores, _columns(targets, batch), _columns(histories, batch))
+        report = ranking_metrics(ranks, self.ranking_ks)
+        metrics = {f"{metric_key_prefix}_{key}": value for key, value in report.items() if key != "num_examples"}
+        batches = math.ceil(len(histories) / self.args.per_device_eval_batch_size)
+        metrics.update(speed_metrics(metric_key_prefix, start_time, num_samples=len(histories), num_steps=batches))
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        self._memory_tracker.stop_and_update_metrics(metrics)
+        return metrics
+
+
+def _columns(lists: Sequence[Sequence[int]], rows: Sequence[int]) -> list[list[int]]:
+    """Vocabulary indexes -> catalogue columns (what the ranking metrics index) for the given rows."""
+    return [[index - NUM_SPECIAL_ITEMS for index in lists[row]] for row in rows]
+
+
+def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequence[Sequence[int]], batch_size: int):
+    """Yield (scores over catalogue columns, rows) batch by batch, model in eval mode. Rows are batched by history
+    length (shortest first) so that little compute goes to padding."""
+    keep = model.config.max_position_embeddings - 1
+    order = sorted(range(len(histories)), key=lambda row: min(len(histories[row]), keep))
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            scores = model.score_histories([histories[row] for row in rows], batch_size=batch_size)
+            yield scores[:, NUM_SPECIAL_ITEMS:].cpu().numpy(), rows
+    finally:
+        model.train(was_training)
+
+
+def _training_arguments(training_args: TrainingArguments | Mapping[str, Any] | None) -> TrainingArguments:
+    if isinstance(training_args, TrainingArguments):
+        return training_args
+    values = {**DEFAULT_TRAINING_ARGS, **dict(training_args or {})}
+    if "output_dir" not in values:
+        raise ValueError("training_args needs an `output_dir` (where checkpoints and the final model go).")
+    return TrainingArguments(**values)
+
+
+def build_model(
+    vocabulary: ItemVocabulary,
+    options: Bert4RecOptions,
+    title_vectors: torch.Tensor | None = None,
+    train_histories: Sequence[Sequence[int]] | None = None,
+) -> Bert4RecForSequentialRecommendation:
+    """A fresh BERT4Rec for this catalogue (or `options.init_from`), with its item vocabulary and content features;
+    `train_histories` (vocabulary indexes) feed `item_embedding_init: cooccurrence`."""
+    genres, genre_names = genre_matrix(vocabulary) if options.genres else (None, [])
+    if options.genres and not genre_names:
+        raise ValueError(
+            "bert4rec.genres is on but no item has genres: pass the `items` table (item_id, title, genres)."
+        )
+    if options.init_from:
+        model = Bert4RecForSequentialRecommendation.from_pretrained(options.init_from)
+        if model.item_vocabulary is None or model.item_vocabulary.item_ids != vocabulary.item_ids:
+            raise ValueError(
+                f"bert4rec.init_from={options.init_from!r} was trained on another item catalogue than this dataset; "
+                "continue training only on the data it was built for."
+            )
+        return model
+    overrides = dict(options.config)
+    overrides.update(num_items=len(vocabulary), num_genres=len(genre_names))
+    if title_vectors is not None:
+        overrides["title_embedding_size"] = int(title_vectors.shape[1])
+    if options.preset:
+        config = Bert4RecConfig.from_preset(options.preset, **overrides)
+    else:
+        config = Bert4RecConfig(**overrides)
+    model = Bert4RecForSequentialRecommendation(config)
+    model.set_item_vocabulary(vocabulary)
+    if title_vectors is not None:
+        padded = torch.zeros(config.vocab_size, title_vectors.shape[1])
+        padded[NUM_SPECIAL_ITEMS:] = title_vectors
+        title_vectors = padded
+    model.set_item_features(genres=genres, title_vectors=title_vectors)
+    if options.item_embedding_init == "cooccurrence":
+        if train_histories is None:
+            raise ValueError("item_embedding_init 'cooccurrence' needs the training histories.")
+        columns = [[index - NUM_SPECIAL_ITEMS for index in history] for history in train_histories]
+        vectors = cooccurrence_item_embeddings(
+            columns, len(vocabulary), config.hidden_size, std=config.initializer_range, seed=0
+        )
+        with torch.no_grad():
+            model.bert4rec.embeddings.item_embeddings.weight[NUM_SPECIAL_ITEMS:] = vectors
+    return model
+
+
+def build_bert4rec_trainer(
+    dataset: DatasetDict,
+    training_args: TrainingArguments | Mapping[str, Any] | None,
+    items: Dataset | None = None,
+    options: Bert4RecOptions | Mapping[str, Any] | None = None,
+    *,
+    early_stopping_patience: int | None = 10,
+    early_stopping_threshold: float = 0.0,
+    callbacks: Sequence | None = None,
+) -> Bert4RecTrainer:
+    """Everything `train_bert4rec` sets up before `trainer.train()`: the item vocabulary, the model (with content
+    features), the encoded splits, the cloze collator and a `Bert4RecTrainer` with early stopping. For callers that
+    run the training loop and write the output folder themselves."""
+    options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    args = _training_arguments(training_args)
+    for name, needs_targets in (("train", False), ("validation", True)):
+        if name not in dataset:
+            raise ValueError(f"The dataset has no {name!r} split (splits: {', '.join(dataset)}).")
+        _check_split(dataset[name], name, needs_targets)
+
+    vocabulary = build_item_vocabulary(dataset, items, options.catalogue)
+    title_vectors = None
+    if options.title_encoder and not options.init_from:
+        title_vectors = encode_titles(vocabulary.titles, options.title_encoder, options.title_tokenizer)
+    train_histories = encode_items(_item_lists(dataset["train"], "train", "item_ids"), vocabulary, "split 'train'")
+    train_histories = [history for history in train_histories if history]
+    model = build_model(vocabulary, options, title_vectors, train_histories)
+
+    train_dataset = Dataset.from_dict(
+        {
+            "input_ids": train_histories,
+            "length": [min(len(history), model.config.max_position_embeddings) for history in train_histories],
+        }
+    )
+    validation = _encoded_eval_split(dataset["validation"], "validation", vocabulary)
+    collator = ClozeCollator(
+        mask_probability=model.config.mask_probability,
+        max_length=model.config.max_position_embeddings,
+        crop=options.crop,
+        last_item_mask_probability=options.last_item_mask_probability,
+    )
+    callbacks = list(callbacks or [])
+    if early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience, early_stopping_threshold))
+    return Bert4RecTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=validation,
+        data_collator=collator,
+        callbacks=callbacks,
+    )
+
+
+def train_bert4rec(
+    dataset: DatasetDict,
+    training_args: TrainingArguments | Mapping[str, Any] | None,
+    items: Dataset | None = None,
+    options: Bert4RecOptions | Mapping[str, Any] | None = None,
+    *,
+    early_stopping_patience: int | None = 10,
+    early_stopping_threshold: float = 0.0,
+    resume_from_checkpoint: str | bool | None = None,
+    callbacks: Sequence | None = None,
+    dataset_name_or_path: str | None = None,
+    command: str | None = None,
+) -> tuple[Bert4RecForSequentialRecommendation, dict | None]:
+    """Train BERT4Rec on `dataset["train"]`, early-stop on validation NDCG@10, keep the best checkpoint, save it
+    (weights, config, code, `item_vocab.json`) to `training_args.output_dir`, and evaluate it with the baselines on
+    the test split (`results.json` in the output folder). Returns the model and the results (None without a test
+    split or with `evaluate_test: false`)."""
+    options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    trainer = build_bert4rec_trainer(
+        dataset,
+        training_args,
+        items,
+        options,
+        early_stopping_patience=early_stopping_patience,
+        early_stopping_threshold=early_stopping_threshold,
+        callbacks=callbacks,
+    )
+    args = trainer.args
+    started = time.time()
+    train_output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    training_seconds = time.time() - started
+    model = trainer.model
+    trainer.save_model(args.output_dir)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
+
+    results = None
+    if options.evaluate_test and "test" in dataset:
+        results = evaluate_recommender(
+            model,
+            dataset,
+            "test",
+            dataset_name_or_path=dataset_name_or_path,
+            command=command,
+            **options.evaluation,
+        )
+        results["training"] = {
+            "train_runtime_s": round(training_seconds, 1),
+            "epochs": round(float(trainer.state.epoch or 0.0), 2),
+            "global_steps": int(train_output.global_step),
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_validation_ndcg@10": trainer.state.best_metric,
+            "validation_ndcg@10": [
+                [round(entry["epoch"], 2), round(entry["eval_ndcg@10"], 4)]
+                for entry in trainer.state.log_history
+                if "eval_ndcg@10" in entry
+            ],
+            "threads": torch.get_num_threads(),
+        }
+        results["model"]["name_or_path"] = str(args.output_dir)
+        if args.should_save:
+            write_results(results, Path(args.output_dir) / RESULTS_NAME)
+    return model, results
+
+
+def _encoded_eval_split(split: Dataset, name: str, vocabulary: ItemVocabulary) -> Dataset:
+    histories = encode_items(_item_lists(split, name, "item_ids"), vocabulary, f"split {name!r}")
+    targets = encode_items(_item_lists(split, name, "targets"), vocabulary, f"split {name!r} targets")
+    keep = [row for row in range(len(histories)) if histories[row] and targets[row]]
+    if not keep:
+        raise ValueError(f"Split {name!r} has no row with both a history and a target to evaluate.")
+    return Dataset.from_dict(
+        {"input_ids": [histories[row] for row in keep], "target_ids": [targets[row] for row in keep]}
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Baselines: fitted on the training sequences, scored over the same catalogue columns as the model
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class MostPopular:
+    """Every user gets the items with the most training interactions (seen items are excluded by the metrics)."""
+
+    name = "most_popular"
+
+    def __init__(self, num_items: int):
+        self.num_items = num_items
+        self.counts = np.zeros(num_items, dtype=np.float64)
+
+    def fit(self, sequences: Sequence[Sequence[int]]) -> "MostPopular":
+        for sequence in sequences:
+            np.add.at(self.counts, np.asarray(sequence, dtype=np.int64), 1.0)
+        return self
+
+    def score(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
+        return np.broadcast_to(self.counts, (len(histories), self.num_items))
+
+
+class ItemCooccurrence:
+    """Item-to-item co-occurrence ("sequential rules"): C[i, j] sums 1/d over training sequences in which j follows
+    i at distance d <= `window` (both directions when `directed` is false). A user's score for j is
+    sum_i decay^age(i) * C[i, j] over their `history_length` most recent items (age 0 = the latest); items with no
+    co-occurrence fall back to popularity order."""
+
+    name = "item_cooccurrence"
+
+    def __init__(
+        self, num_items: int, window: int = 5, history_length: int = 10, decay: float = 0.8, directed: bool = True
+    ):
+        self.num_items, self.window, self.history_length = num_items, window, history_length
+        self.decay, self.directed = decay, directed
+        self.matrix = sparse.csr_matrix((num_items, num_items))
+        self.popularity = np.zeros(num_items)
+
+    def fit(self, sequences: Sequence[Sequence[int]]) -> "ItemCooccurrence":
+        rows, cols, values = [], [], []
+        matrix = sparse.csr_matrix((self.num_items, self.num_items))
+        for number, sequence in enumerate(sequences):
+            sequence = np.asarray(sequence, dtype=np.int64)
+            np.add.at(self.popularity, sequence, 1.0)
+            for distance in range(1, min(self.window, len(sequence) - 1) + 1):
+                rows.append(sequence[:-distance])
+                cols.append(sequence[distance:])
+                values.append(np.full(len(sequence) - distance, 1.0 / distance))
+            if (number + 1) % 1000 == 0 or number == len(sequences) - 1:
+                if rows:  # sum in chunks so memory stays bounded on long histories
+                    chunk = sparse.coo_matrix(
+                        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(self.num_items, self.num_items),
+                    ).tocsr()
+                    matrix = matrix + chunk
+                rows, cols, values = [], [], []
+        self.matrix = (matrix + matrix.T).tocsr() if not self.directed else matrix.tocsr()
+        return self
+
+    def score(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
+        rows, cols, weights = [], [], []
+        for row, history in enumerate(histories):
+            recent = list(history)[-self.history_length :]
+            for age, item in enumerate(reversed(recent)):
+                rows.append(row)
+                cols.append(item)
+                weights.append(self.decay**age)
+        user_weights = sparse.csr_matrix((weights, (rows, cols)), shape=(len(histories), self.num_items))
+        scores = np.asarray((user_weights @ self.matrix).todense())
+        # Popularity breaks ties (and ranks items that never co-occurred) without reordering any co-occurrence.
+        smallest = self.matrix.data.min() * self.decay ** (self.history_length - 1) if self.matrix.nnz else 1.0
+        return scores + 0.5 * smallest * self.popularity / max(self.popularity.max(), 1.0)
+
+
+def fit_baselines(
+    names: Sequence[str], num_items: int, train_sequences: Sequence[Sequence[int]], cooccurrence: Mapping | None = None
+) -> dict[str, Any]:
+    baselines = {}
+    for name in names:
+        if name == "most_popular":
+            baselines[name] = MostPopular(num_items).fit(train_sequences)
+        elif name == "item_cooccurrence":
+            baselines[name] = ItemCooccurrence(num_items, **dict(cooccurrence or {})).fit(train_sequences)
+        else:
+            raise ValueError(f"Unknown baseline {name!r}: choose from {', '.join(BASELINES)}.")
+    return baselines
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation: model + baselines, full and sampled ranking, results JSON
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def evaluate_recommender(
+    model_or_path: Bert4RecForSequentialRecommendation | str | os.PathLike,
+    dataset: DatasetDict,
+    split: str = "test",
+    *,
+    train_split: str = "train",
+    ks: Sequence[int] = KS,
+    num_negatives: int = 100,
+    seed: int = 0,
+    rare_item_threshold: int | None = 10,
+    baselines: Sequence[str] = BASELINES,
+    cooccurrence: Mapping[str, Any] | None = None,
+    batch_size: int = 256,
+    dataset_name_or_path: str | None = None,
+    command: str | None = None,
+) -> dict:
+    """Full-ranking and sampled (uniform and popularity, `num_negatives` each) Recall@K / NDCG@K / MRR of the model
+    and the baselines on `split`, seen items excluded; one target (leave-one-out) or several (last k) per user.
+    Users whose targets all have at most `rare_item_threshold` training interactions are also reported apart
+    (`full_rare_targets`). Returns CONTRIBUTING.md's results JSON (task "sequential-recommendation")."""
+    if isinstance(model_or_path, (str, os.PathLike)):
+        name_or_path = str(model_or_path)
+        model = Bert4RecForSequentialRecommendation.from_pretrained(name_or_path)
+    else:
+        model = model_or_path
+        name_or_path = getattr(model, "name_or_path", "") or ""
+    vocabulary = model.item_vocabulary
+    if vocabulary is None:
+        raise ValueError(f"Model {name_or_path!r} has no item vocabulary (item_vocab.json); cannot map item ids.")
+    for name, needs_targets in ((train_split, False), (split, True)):
+        if name not in dataset:
+            raise ValueError(f"The dataset has no {name!r} split (splits: {', '.join(dataset)}).")
+        _check_split(dataset[name], name, needs_targets)
+
+    num_items = len(vocabulary)
+    evaluated = _encoded_eval_split(dataset[split], split, vocabulary)
+    histories = [[i - NUM_SPECIAL_ITEMS for i in row] for row in evaluated["input_ids"]]
+    targets = [[i - NUM_SPECIAL_ITEMS for i in row] for row in evaluated["target_ids"]]
+    train_sequences = [
+        [i - NUM_SPECIAL_ITEMS for i in row]
+        for row in encode_items(_item_lists(dataset[train_split], train_split, "item_ids"), vocabulary, train_split)
+    ]
+    fitted = fit_baselines(baselines, num_items, train_sequences, cooccurrence)
+    popularity = MostPopular(num_items).fit(train_sequences).counts
+    negatives = {
+        "sampled_uniform": draw_negatives(targets, histories, num_items, num_negatives, "uniform", seed=seed),
+        "sampled_popularity": draw_negatives(
+            targets, histories, num_items, num_negatives, "popularity", popularity, seed=seed + 1
+        ),
+    }
+    rare_rows = None
+    if rare_item_threshold is not None:
+        rare_rows = [
+            row for row, items in enumerate(targets) if all(popularity[t] <= rare_item_threshold for t in items)
+        ]
+
+    def batches_of(scorer: Callable[[list[list[int]]], np.ndarray]):
+        for start in range(0, len(histories), batch_size):
+            rows = list(range(start, min(start + batch_size, len(histories))))
+            yield scorer([histories[row] for row in rows]), rows
+
+    started = time.time()
+    model_batches = _model_scores(model, list(evaluated["input_ids"]), batch_size)
+    report = {"model": _rank_all(model_batches, targets, histories, negatives, rare_rows, ks)}
+    model_seconds = time.time() - started
+    report["baselines"] = {
+        name: _rank_all(batches_of(baseline.score), targets, histories, negatives, rare_rows, ks)
+        for name, baseline in fitted.items()
+    }
+    target_counts = sorted({len(row) for row in targets})
+    protocol = "leave_one_out" if target_counts == [1] else f"last_k (k = {', '.join(map(str, target_counts))})"
+    return {
+        "schema_version": 1,
+        "task": "sequential-recommendation",
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "model": {
+            "name_or_path": name_or_path,
+            "class": type(model).__name__,
+            "preset": model.config.preset,
+            "parameters": count_parameters(model),
+            "size_on_disk_mb": _size_on_disk_mb(name_or_path, model),
+        },
+        "dataset": {
+            "name_or_path": dataset_name_or_path,
+            "config": "sequences",
+            "split": split,
+            "train_split": train_split,
+            "protocol": protocol,
+            "num_examples": len(histories),
+            "num_items": num_items,
+            "history": f"the {split} split's item_ids; items in it are excluded from the ranking",
+            **_dataset_licence(dataset_name_or_path),
+        },
+        "evaluation": {
+            "ks": list(ks),
+            "num_negatives": num_negatives,
+            "negative_sampling": ["uniform", "popularity (training interaction counts)"],
+            "seed": seed,
+            "exclude_seen": True,
+            "rare_item_threshold": rare_item_threshold,
+            "num_rare_target_examples": len(rare_rows) if rare_rows is not None else None,
+            "ties": "equal scores ordered by item index",
+            "model_scoring_seconds": round(model_seconds, 1),
+        },
+        "results": report,
+        "environment": _environment(),
+    }
+
+
+def _rank_all(batches, targets, histories, negatives, rare_rows, ks) -> dict:
+    """Ranks of every row's targets under each protocol (batches may come in any row order), then the metrics."""
+    full = [None] * len(targets)
+    sampled = {protocol: [None] * len(targets) for protocol in negatives}
+    for scores, rows in batches:
+        batch_targets = [targets[row] for row in rows]
+        for row, ranks in zip(rows, full_ranking_ranks(scores, batch_targets, [histories[row] for row in rows])):
+            full[row] = ranks
+        for protocol, drawn in negatives.items():
+            for row, ranks in zip(rows, sampled_ranking_ranks(scores, batch_targets, [drawn[row] for row in rows])):
+                sampled[protocol][row] = ranks
+    result = {"full": ranking_metrics(full, ks)}
+    result.update({protocol: ranking_metrics(ranks, ks) for protocol, ranks in sampled.items()})
+    if rare_rows:
+        result["full_rare_targets"] = ranking_metrics([full[row] for row in rare_rows], ks)
+    return result
+
+
+def _dataset_licence(name_or_path: str | None) -> dict:
+    """`license` and `redistributable` from the dataset's card: `push_model` refuses a public push of a
+    recommender whose item vocabulary (titles, genres) comes from a dataset that may not be redistributed."""
+    if not name_or_path:
+        return {}
+    from data_scripts import dataset_card_metadata
+
+    metadata = dataset_card_metadata(name_or_path)
+    licence = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
+    if "redistributable" in metadata:
+        licence["redistributable"] = str(metadata["redistributable"]).strip().lower() not in ("false", "no", "0")
+    return licence
+
+
+def _size_on_disk_mb(name_or_path: str, model: torch.nn.Module) -> float:
+    weights = Path(name_or_path) / "model.safetensors" if name_or_path else None
+    if weights is not None and weights.is_file():
+        return round(weights.stat().st_size / 1e6, 2)
+    tensors = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
+    return round(sum(t.numel() * t.element_size() for t in tensors.values()) / 1e6, 2)
+
+
+def _environment() -> dict:
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def write_results(results: dict, path: str | os.PathLike) -> Path:
+    """Write the results JSON atomically (temp file, then rename)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
+    """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10, model and baselines."""
+    header = [f"Recall@{k}" for k in ks] + [f"NDCG@{k}" for k in ks]
+    header += ["MRR", "sampled-pop HR@10", "sampled-pop NDCG@10"]
+    lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    rows = [("BERT4Rec", results["results"]["model"])] + list(results["results"]["baselines"].items())
+    for name, report in rows:
+        full, sampled = report["full"], report.get("sampled_popularity", {})
+        values = [full[f"recall@{k}"] for k in ks] + [full[f"ndcg@{k}"] for k in ks] + [full["mrr"]]
+        values += [sampled.get("recall@10", float("nan")), sampled.get("ndcg@10", float("nan"))]
+        lines.append(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_TRAINING_ARGS",
+    "Bert4RecOptions",
+    "Bert4RecTrainer",
+    "ClozeCollator",
+    "ItemCooccurrence",
+    "MostPopular",
+    "build_bert4rec_trainer",
+    "build_item_vocabulary",
+    "build_model",
+    "cooccurrence_item_embeddings",
+    "encode_items",
+    "encode_titles",
+    "evaluate_recommender",
+    "fit_baselines",
+    "format_results_table",
+    "genre_matrix",
+    "load_recommendation_dataset",
+    "train_bert4rec",
+    "write_results",
+]
