@@ -260,8 +260,9 @@ class Bert4RecEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(embeddings))
 
 
+# Copied from modeling.mbert_tiny.MBertTinySelfAttention with MBertTiny->Bert4Rec
 class Bert4RecSelfAttention(nn.Module):
-    """Multi-head self-attention through `scaled_dot_product_attention`; bidirectional (no causal mask)."""
+    """Multi-head self-attention through `scaled_dot_product_attention` (fused kernels on CPU and GPU)."""
 
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -284,6 +285,7 @@ class Bert4RecSelfAttention(nn.Module):
         return context.transpose(1, 2).reshape(batch_size, seq_length, -1)
 
 
+# Copied from modeling.mbert_tiny.MBertTinySelfOutput with MBertTiny->Bert4Rec
 class Bert4RecSelfOutput(nn.Module):
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -295,6 +297,7 @@ class Bert4RecSelfOutput(nn.Module):
         return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
 
 
+# Copied from modeling.mbert_tiny.MBertTinyAttention with MBertTiny->Bert4Rec
 class Bert4RecAttention(nn.Module):
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -305,6 +308,7 @@ class Bert4RecAttention(nn.Module):
         return self.output(self.self(hidden_states, attention_mask), hidden_states)
 
 
+# Copied from modeling.mbert_tiny.MBertTinyIntermediate with MBertTiny->Bert4Rec
 class Bert4RecIntermediate(nn.Module):
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -315,6 +319,7 @@ class Bert4RecIntermediate(nn.Module):
         return self.intermediate_act_fn(self.dense(hidden_states))
 
 
+# Copied from modeling.mbert_tiny.MBertTinyOutput with MBertTiny->Bert4Rec
 class Bert4RecOutput(nn.Module):
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -326,8 +331,9 @@ class Bert4RecOutput(nn.Module):
         return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
 
 
+# Copied from modeling.mbert_tiny.MBertTinyLayer with MBertTiny->Bert4Rec
 class Bert4RecLayer(nn.Module):
-    """Post-LayerNorm transformer block (as BERT and the original BERT4Rec): attention, then feed-forward."""
+    """Post-LayerNorm transformer block: attention, then the feed-forward network, each with a residual."""
 
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -340,6 +346,7 @@ class Bert4RecLayer(nn.Module):
         return self.output(self.intermediate(attention_output), attention_output)
 
 
+# Copied from modeling.mbert_tiny.MBertTinyEncoder with MBertTiny->Bert4Rec
 class Bert4RecEncoder(nn.Module):
     def __init__(self, config: Bert4RecConfig):
         super().__init__()
@@ -350,9 +357,8 @@ class Bert4RecEncoder(nn.Module):
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         for layer_module in self.layer:
             if self.gradient_checkpointing and self.training:
-                hidden_states = torch.utils.checkpoint.checkpoint(
-                    layer_module, hidden_states, attention_mask, use_reentrant=False
-                )
+                # `_gradient_checkpointing_func` is set by PreTrainedModel.activation_checkpointing_enable().
+                hidden_states = self._gradient_checkpointing_func(layer_module.__call__, hidden_states, attention_mask)
             else:
                 hidden_states = layer_module(hidden_states, attention_mask)
             if output_hidden_states:
@@ -377,11 +383,6 @@ class Bert4RecPreTrainedModel(PreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, Bert4RecItemPredictionHead):
             module.bias.zero_()
-
-    def _set_gradient_checkpointing(self, enable: bool = True, gradient_checkpointing_func=None):
-        for module in self.modules():
-            if isinstance(module, Bert4RecEncoder):
-                module.gradient_checkpointing = enable
 
     def set_item_vocabulary(self, vocabulary: ItemVocabulary) -> None:
         if len(vocabulary) != self.config.num_items:

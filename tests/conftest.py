@@ -1,6 +1,8 @@
 """Shared test set-up: offline Hub, a private HF cache, and the real corpora/tokenizers when present."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -8,7 +10,9 @@ from pathlib import Path
 # Tests that talk to the loopback Hub start subprocesses with HF_ENDPOINT set and HF_HUB_OFFLINE unset.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="mbert-tiny-hub-hf-home-"))
+if "HF_HOME" not in os.environ:  # a private cache for this run, removed when it ends
+    os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="mbert-tiny-hub-hf-home-")
+    atexit.register(shutil.rmtree, os.environ["HF_HOME"], ignore_errors=True)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -330,3 +330,40 @@ def test_a_model_pushed_to_the_hub_loads_from_it_and_answers_in_titles(tmp_path,
     answer = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert answer["item_ids"] == json.loads(pushed.stdout.strip().splitlines()[-1])
     assert answer["titles"] == [f"Movie {item}" for item in answer["item_ids"]]
+
+
+def test_activation_checkpointing_gives_the_same_gradients(model):
+    model.train()
+    input_ids = torch.tensor([[2, 3, MASK_ITEM_INDEX, 5], [0, 6, 7, MASK_ITEM_INDEX]])
+    labels = torch.full_like(input_ids, -100)
+    labels[0, 2], labels[1, 3] = 4, 8
+
+    def gradients():
+        model.zero_grad()
+        model(input_ids, labels=labels).loss.backward()
+        return model.bert4rec.encoder.layer[0].attention.self.query.weight.grad.clone()
+
+    plain = gradients()
+    model.activation_checkpointing_enable()
+    assert model.bert4rec.encoder.gradient_checkpointing
+    torch.testing.assert_close(gradients(), plain)
+
+
+def test_blocks_marked_copied_from_mbert_tiny_are_in_sync():
+    """One model, one file: the encoder blocks repeat mbert_tiny.py's on purpose, marked `# Copied from`;
+    an edit to one side must be carried to the other (as transformers' check_copies does)."""
+    import inspect
+    import re
+
+    import modeling.bert4rec as bert4rec
+    import modeling.mbert_tiny as mbert_tiny
+
+    marked = re.findall(
+        r"^# Copied from modeling\.mbert_tiny\.(\w+) with MBertTiny->Bert4Rec\nclass (\w+)",
+        inspect.getsource(bert4rec),
+        flags=re.MULTILINE,
+    )
+    assert len(marked) >= 7
+    for original, copy in marked:
+        expected = inspect.getsource(getattr(mbert_tiny, original)).replace("MBertTiny", "Bert4Rec")
+        assert inspect.getsource(getattr(bert4rec, copy)) == expected, f"{copy} is out of sync with {original}"
