@@ -164,7 +164,13 @@ class Brighter(Builder):
             splits_description=how,
             duplicates=duplicates,
             notes=notes,
-            metadata={"annotated_labels": annotated, "excluded_files": excluded},
+            # The `language` column keeps the organisers' codes (`esp`, `chn`, `ptbr`); model cards map them to
+            # the Hub's codes through this table.
+            metadata={
+                "annotated_labels": annotated,
+                "excluded_files": excluded,
+                "language_codes": {language: ISO_CODES[language] for language in languages},
+            },
             source_files=[f"track_a/train/{language}.csv" for language in languages],
         )
 

@@ -120,7 +120,7 @@ def build_model_card(
     elif base_model is None and model_config and model_config.get("teacher_name_or_path"):
         base_model = model_config["teacher_name_or_path"] if not started_from_scratch(train_config) else None
     dataset = (results or {}).get("dataset") or {}
-    languages = list(dataset.get("languages") or hub_settings.get("language") or [])
+    languages = list(hub_settings.get("language") or _hub_languages(dataset))
     dataset_ids = datasets or hub_settings.get("datasets") or _hub_dataset_ids(dataset)
 
     card_data = ModelCardData(
@@ -476,6 +476,19 @@ def _metric_ids(task: str) -> list[str]:
     if task == "fill-mask":
         return ["perplexity"]
     return ["accuracy", "f1"] if task == "text-classification" else ["recall", "ndcg", "mrr"]
+
+
+def _hub_languages(dataset: dict) -> list[str]:
+    """The card's `language` list: the evaluated languages, spelled as the Hub spells them. A dataset whose
+    `language` column keeps its source's own codes (BRIGHTER's `esp`, `chn`, `ptbr`) maps them in its card
+    (`data_scripts.language_codes`); other codes are ISO 639 already."""
+    languages = list(dataset.get("languages") or [])
+    codes = {}
+    if languages and dataset.get("name_or_path"):
+        from data_scripts import dataset_card_metadata
+
+        codes = (dataset_card_metadata(dataset["name_or_path"]).get("data_scripts") or {}).get("language_codes") or {}
+    return list(dict.fromkeys(codes.get(language, language) for language in languages))
 
 
 def _hub_dataset_ids(dataset: dict) -> list[str]:

@@ -534,6 +534,9 @@ def build_model(
     pruned = prune_for(config, tokenizer, texts(), tokenizer_source) if prune else None
     if pruned:
         tokenizer = pruned.tokenizer
+    # From scratch, positions past the training length are never trained: the saved tokenizer says so, and
+    # pipelines and the Space truncate there.
+    tokenizer.model_max_length = model_cfg.max_length
     try:
         model_config = MBertTinyConfig.from_preset(
             model_cfg.preset,

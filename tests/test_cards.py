@@ -238,3 +238,18 @@ def test_pretrained_masked_lm_gets_a_fill_mask_card_with_its_perplexity(tmp_path
     assert 'pipeline("fill-mask", model="org/mbert-tiny2-mlm")' in text
     assert "no pretrained multilingual weights were used" in text
     assert "None" not in text
+
+
+def test_source_language_codes_become_the_hubs_codes_through_the_dataset_card(model_dir, tmp_path):
+    """BRIGHTER's language column keeps the organisers' codes (esp, chn, ptbr); the Hub wants ISO 639 codes."""
+    data_dir = tmp_path / "brighter-like"
+    data_dir.mkdir()
+    (data_dir / "README.md").write_text(
+        "---\nlanguage:\n- es\n- zh\n- pt\ndata_scripts:\n  language_codes:\n    esp: es\n    chn: zh\n"
+        "    ptbr: pt\n    ptmz: pt\n---\n# BRIGHTER-like\n"
+    )
+    results = classification_results()
+    results["dataset"]["name_or_path"] = str(data_dir)
+    results["dataset"]["languages"] = ["chn", "deu", "esp", "ptbr", "ptmz"]
+    card = ModelCard(card_text(model_dir, results, SCRATCH_CONFIG))
+    assert card.data.language == ["zh", "deu", "es", "pt"]

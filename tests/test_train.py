@@ -81,6 +81,10 @@ def test_classification_run_writes_a_complete_hub_repository(trained):
     assert not (output_dir / ".staging-final").exists()
     train_config = yaml.safe_load((output_dir / "train_config.yaml").read_text())
     assert train_config["task"] == "classification" and train_config["model"]["preset"] == "tiny2"
+    # Trained from scratch: positions past the training length were never trained, and the tokenizer says so.
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(output_dir).model_max_length == train_config["model"]["max_length"]
 
 
 def test_saved_model_loads_with_and_without_remote_code_and_gives_the_same_logits(trained):
