@@ -364,19 +364,27 @@ def _is_placeholder_card(card: Path) -> bool:
     return "[More Information Needed]" in text or "# Model Card for Model ID" in text
 
 
+def is_redistributable(metadata: dict) -> bool:
+    """A dataset card's (or results.json `dataset` block's) `redistributable` flag; absent means yes."""
+    return str(metadata.get("redistributable", True)).strip().lower() not in ("false", "no", "0")
+
+
+def licence_text(metadata: dict) -> str:
+    """The licence as a card states it, with its link: 'movielens-research-only (https://...)'."""
+    licence = metadata.get("license_name") or metadata.get("license") or "not stated"
+    return f"{licence} ({metadata['license_link']})" if metadata.get("license_link") else licence
+
+
 def check_redistribution(folder: Path, repo_id: str, private: bool) -> None:
     """Refuse a public push of a dataset whose card says `redistributable: false`, naming its licence."""
     card = folder / "README.md"
     if private or not card.is_file():
         return
     metadata = _card_metadata(card)
-    redistributable = metadata.get("redistributable", True)
-    if str(redistributable).strip().lower() in ("false", "no", "0"):
-        licence = metadata.get("license_name") or metadata.get("license") or "not stated"
-        link = f" ({metadata['license_link']})" if metadata.get("license_link") else ""
+    if not is_redistributable(metadata):
         raise PublishError(
             f"Refusing to push {folder} to the public dataset repository {repo_id}: its card says "
-            f"`redistributable: false` (licence: {licence}{link}), and that licence forbids redistribution. "
+            f"`redistributable: false` (licence: {licence_text(metadata)}), and that licence forbids redistribution. "
             "Push it to a private repository (private=True / --private) for your own use, or do not publish it."
         )
 
@@ -391,13 +399,11 @@ def check_item_vocabulary_licence(folder: Path, repo_id: str) -> None:
         dataset = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("dataset") or {}
     except (OSError, ValueError) as error:
         raise PublishError(f"{folder / 'results.json'} is not valid JSON ({error}); re-run the evaluation.") from None
-    if dataset.get("redistributable") is False:
-        licence = dataset.get("license_name") or dataset.get("license") or "not stated"
-        link = f" ({dataset['license_link']})" if dataset.get("license_link") else ""
+    if not is_redistributable(dataset):
         raise PublishError(
             f"Refusing to push {folder} to the public model repository {repo_id}: its item_vocab.json holds the "
             f"titles and genres of {dataset.get('name_or_path') or 'its training dataset'}, whose card says "
-            f"`redistributable: false` (licence: {licence}{link}). Push it to a private repository "
+            f"`redistributable: false` (licence: {licence_text(dataset)}). Push it to a private repository "
             "(private=True / --private), or retrain on a dataset you may redistribute."
         )
 

@@ -840,10 +840,12 @@ def _dataset_licence(name_or_path: str | None) -> dict:
         return {}
     from data_scripts import dataset_card_metadata
 
+    from .hub import is_redistributable
+
     metadata = dataset_card_metadata(name_or_path)
     licence = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
     if "redistributable" in metadata:
-        licence["redistributable"] = str(metadata["redistributable"]).strip().lower() not in ("false", "no", "0")
+        licence["redistributable"] = is_redistributable(metadata)
     return licence
 
 
