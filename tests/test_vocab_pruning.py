@@ -1,6 +1,7 @@
 """Vocabulary pruning on the real mBERT tokenizer and on a small WordPiece tokenizer built here."""
 
 import csv
+import json
 import itertools
 
 import pytest
@@ -122,12 +123,98 @@ def test_vocabulary_smaller_than_the_mandatory_pieces_is_rejected(mbert_tokenize
         prune_vocabulary(mbert_tokenizer, ["hello world"], vocab_size=5000)
 
 
+def test_a_bpe_tokenizer_is_rejected_with_the_models_it_handles():
+    backend = Tokenizer(models.BPE(vocab={"a": 0, "b": 1, "ab": 2, "<unk>": 3}, merges=[("a", "b")], unk_token="<unk>"))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
+    with pytest.raises(TypeError, match="WordPiece.*Unigram.*uses a BPE model"):
+        prune_vocabulary(tokenizer, ["ab"], vocab_size=3)
+
+
+# ---- SentencePiece Unigram (XLM-R / multilingual-e5-small) --------------------------------------------------------
+# Languages of ten scripts for held-out text; the corpus half and the held-out half come from the same files.
+E5_LANGUAGES = BRIGHTER_LANGUAGES + ["amh", "tir", "mar", "hau", "yor"]
+
+
+@pytest.fixture(scope="module")
+def e5_tokenizer(shared_data):
+    return AutoTokenizer.from_pretrained(shared_data / "tokenizers" / "xlm-roberta_multilingual-e5-small")
+
+
+@pytest.fixture(scope="module")
+def e5_split(shared_data):
+    texts = _real_texts(shared_data, per_language=300)
+    for language in ["amh", "tir", "mar", "hau", "yor"]:
+        path = shared_data / "brighter_semeval2025_task11" / "track_a" / "train" / f"{language}.csv"
+        with open(path, encoding="utf-8", newline="") as handle:
+            texts[language] = [row["text"] for row in itertools.islice(csv.DictReader(handle), 300)]
+    corpus = [text for rows in texts.values() for text in rows[::2]]
+    held_out = {language: rows[1::2] for language, rows in texts.items()}
+    return corpus, held_out
+
+
+@pytest.fixture(scope="module")
+def e5_pruned(e5_tokenizer, e5_split):
+    corpus, _ = e5_split
+    return prune_vocabulary(e5_tokenizer, corpus, vocab_size=30_000)
+
+
 @pytest.mark.shared_data
-def test_non_wordpiece_tokenizer_is_rejected(shared_data):
-    xlmr = shared_data / "tokenizers" / "xlm-roberta_multilingual-e5-small"
-    tokenizer = AutoTokenizer.from_pretrained(xlmr)
-    with pytest.raises(TypeError, match="WordPiece"):
-        prune_vocabulary(tokenizer, ["hello"], vocab_size=1000)
+def test_unigram_pruning_keeps_the_class_and_shrinks_xlmr_to_the_corpus(e5_tokenizer, e5_pruned):
+    assert type(e5_pruned.tokenizer).__name__ == "XLMRobertaTokenizer"
+    assert e5_pruned.stats["original_vocab_size"] == 250_002
+    assert len(e5_pruned.tokenizer) == len(e5_pruned.kept_ids) <= 30_000
+    pieces = e5_tokenizer.convert_ids_to_tokens(e5_pruned.kept_ids)
+    assert e5_pruned.tokenizer.convert_ids_to_tokens(list(range(len(pieces)))) == pieces
+    for token in ("<s>", "</s>", "<pad>", "<unk>", "<mask>"):
+        assert token in e5_pruned.tokenizer.get_vocab()
+
+
+@pytest.mark.shared_data
+def test_unigram_text_made_of_kept_pieces_tokenizes_as_before(e5_tokenizer, e5_pruned, e5_split):
+    _, held_out = e5_split
+    kept = set(e5_pruned.kept_ids)
+    checked = 0
+    for rows in held_out.values():
+        for text in rows:
+            original = e5_tokenizer(text)["input_ids"]
+            if set(original) <= kept:
+                pruned = e5_pruned.tokenizer(text)["input_ids"]
+                assert [e5_pruned.kept_ids[i] for i in pruned] == original, text
+                checked += 1
+    assert checked >= 200
+
+
+@pytest.mark.shared_data
+def test_unigram_pruning_adds_no_unknown_pieces_on_held_out_text_of_ten_languages(e5_tokenizer, e5_pruned, e5_split):
+    _, held_out = e5_split
+    assert len(held_out) >= 10
+    for language, rows in held_out.items():
+        original = sum(e5_tokenizer(text)["input_ids"].count(e5_tokenizer.unk_token_id) for text in rows)
+        pruned = sum(e5_pruned.tokenizer(text)["input_ids"].count(e5_pruned.tokenizer.unk_token_id) for text in rows)
+        assert pruned <= original, language
+
+
+@pytest.mark.shared_data
+def test_unigram_pruned_tokenizer_reloads_with_stock_autotokenizer_to_the_same_ids(e5_pruned, e5_split, tmp_path):
+    _, held_out = e5_split
+    e5_pruned.tokenizer.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "XLMRobertaTokenizer" and "local_files_only" not in config
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    for rows in held_out.values():
+        for text in rows[:20]:
+            assert reloaded(text)["input_ids"] == e5_pruned.tokenizer(text)["input_ids"]
+
+
+@pytest.mark.shared_data
+def test_unigram_single_characters_are_kept_for_the_scripts_the_corpus_uses(e5_tokenizer):
+    latin = prune_vocabulary(e5_tokenizer, ["The weather is lovely today.", "Das Wetter ist schön."], 20_000)
+    every = prune_vocabulary(e5_tokenizer, ["The weather is lovely today."], 20_000, single_characters="all")
+    kept = set(latin.tokenizer.get_vocab())
+    assert {"é", "ß", "\u2581"} <= kept  # Latin letters unseen in the corpus are still kept
+    assert "漢" not in kept and "ж" not in kept  # scripts the corpus never writes are not
+    assert "漢" in every.tokenizer.get_vocab()
+    assert latin.tokenizer.convert_ids_to_tokens(latin.tokenizer("Schöße")["input_ids"]).count("<unk>") == 0
 
 
 # A tokenizer small enough to reason about by hand, for runs without ../shared.
