@@ -133,12 +133,22 @@ def derive_student(
     if preset is not None:
         shape = MBertTinyConfig.from_preset(preset).to_dict()
         shape = {field: shape[field] for field in _SHAPE_FIELDS}
+        # A derived student keeps whole teacher heads: the preset fixes depth and width, the teacher the head
+        # size (mBERT's 64 gives the presets' 2/4/6 heads; multilingual-e5-small's 32 gives 4/8/12).
+        teacher_head_size = teacher_config.hidden_size // teacher_config.num_attention_heads
+        if shape["hidden_size"] % teacher_head_size == 0:
+            shape["num_attention_heads"] = shape["hidden_size"] // teacher_head_size
     shape.update({key: config_overrides.pop(key) for key in _SHAPE_FIELDS if key in config_overrides})
     inherited = {field: getattr(teacher_config, field) for field in _INHERITED_FIELDS if hasattr(teacher_config, field)}
     vocab_ids = torch.tensor(
         list(kept_token_ids) if kept_token_ids is not None else range(teacher_config.vocab_size), dtype=torch.long
     )
     teacher_layers = select_layers(teacher_config.num_hidden_layers, shape["num_hidden_layers"], layers)
+    pad_id = inherited.get("pad_token_id")
+    if pad_id is not None and kept_token_ids is not None:
+        # The padding row moves with the pruned vocabulary (it must stay the row the tokenizer pads with).
+        kept = vocab_ids.tolist()
+        inherited["pad_token_id"] = kept.index(pad_id) if pad_id in kept else None
     config = MBertTinyConfig(
         **{**inherited, **shape},
         vocab_size=len(vocab_ids),

@@ -167,3 +167,55 @@ def test_pruned_real_vocabulary_student_matches_a_full_vocabulary_teacher(mbert_
         actual = student(**student_inputs, return_all_logits=True).logits
     torch.testing.assert_close(actual, expected)
     assert student.config.vocab_size == len(pruned) <= 20_100
+
+
+def _e5_like_teacher(vocab_size=600):
+    """The shape of multilingual-e5-small (heads of 32, XLM-R's <pad> at id 1), smaller and random."""
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=384, num_hidden_layers=12, num_attention_heads=12,
+                        intermediate_size=1536, pad_token_id=1)
+    return BertModel(config, add_pooling_layer=False).eval()
+
+
+def test_derived_students_keep_whole_teacher_heads():
+    teacher = _e5_like_teacher()
+    shapes = {}
+    for preset in ("tiny6", "tiny4", "tiny2"):
+        config = derive_student(teacher, preset, head="base").config
+        shapes[preset] = (config.hidden_size, config.num_attention_heads, config.hidden_size // config.num_attention_heads)
+    assert shapes == {"tiny6": (384, 12, 32), "tiny4": (256, 8, 32), "tiny2": (128, 4, 32)}
+    # mBERT's heads are 64 wide: the presets' own head counts.
+    mbert_like = BertModel(BertConfig(vocab_size=300, hidden_size=768, num_hidden_layers=4, num_attention_heads=12,
+                                      intermediate_size=3072), add_pooling_layer=False)
+    assert derive_student(mbert_like, "tiny4", head="base").config.num_attention_heads == 4
+
+
+def test_tiny6_from_every_other_e5_layer_computes_the_teachers_layers_exactly():
+    teacher = _e5_like_teacher()
+    student = derive_student(teacher, "tiny6", layers=[0, 2, 4, 6, 8, 10], head="base").eval()
+    input_ids = torch.randint(5, 600, (2, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        teacher_hidden = teacher(input_ids, output_hidden_states=True).hidden_states
+        student_hidden = student(input_ids, output_hidden_states=True).hidden_states
+    # Student layer 0 is teacher layer 0 on the same embeddings: identical outputs.
+    torch.testing.assert_close(student_hidden[1], teacher_hidden[1], atol=1e-5, rtol=1e-5)
+
+
+def test_the_padding_row_moves_with_the_pruned_vocabulary():
+    teacher = _e5_like_teacher()
+    kept = [0, 3, 1, 7, 9]  # not sorted on purpose: <pad> (1) becomes id 2
+    student = derive_student(teacher, "tiny2", kept_token_ids=kept, head="base")
+    assert student.config.pad_token_id == 2
+    no_pad = derive_student(teacher, "tiny2", kept_token_ids=[0, 3, 7], head="base")
+    assert no_pad.config.pad_token_id is None
+
+
+@pytest.mark.parametrize("preset,budget", [("tiny2", 6_200_000), ("tiny4", 15_000_000), ("tiny6", 28_400_000)])
+def test_e5_students_at_the_default_vocabulary_fit_the_parameter_budgets(preset, budget):
+    from modeling.mbert_tiny import DEFAULT_VOCAB_SIZE, count_parameters
+
+    teacher = _e5_like_teacher(vocab_size=DEFAULT_VOCAB_SIZE + 10)
+    kept = list(range(DEFAULT_VOCAB_SIZE))
+    for head in ("base", "masked_lm"):
+        student = derive_student(teacher, preset, kept_token_ids=kept, head=head)
+        assert count_parameters(student)["total"] <= budget, (preset, head)
