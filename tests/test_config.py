@@ -33,7 +33,7 @@ def write(tmp_path: Path, data: dict, name: str = "experiment.yaml") -> Path:
 @pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_is_valid(path):
     config = load_config(path)
-    assert config.task in ("classification", "lora", "distillation", "mlm", "bert4rec")
+    assert config.task in ("classification", "lora", "distillation", "general_distillation", "mlm", "bert4rec")
     assert config.training.get("output_dir", "").startswith("outputs/")
 
 
