@@ -30,8 +30,9 @@ from huggingface_hub.repocard import metadata_load
 logger = logging.getLogger(__name__)
 
 # Never published: Trainer checkpoints, hidden files and folders (caches, staging folders, VCS data) except the two
-# git files a repository may carry, and bytecode.
-IGNORED_PATTERNS = ("checkpoint-*", ".*", "__pycache__", "*.pyc")
+# git files a repository may carry, bytecode, and the Trainer's pickled arguments (training_args.json holds them
+# readably; the pickle also holds this machine's paths).
+IGNORED_PATTERNS = ("checkpoint-*", ".*", "__pycache__", "*.pyc", "training_args.bin")
 KEPT_HIDDEN_FILES = (".gitattributes", ".gitignore")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "item_vocab.json")
