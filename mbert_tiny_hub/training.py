@@ -18,6 +18,7 @@ import os
 import shlex
 import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -1493,6 +1494,14 @@ def check_output_dir(output_dir: Path, overwrite: bool) -> None:
         )
     if output_dir.exists() and not output_dir.is_dir():
         raise ConfigError(f"--output_dir {output_dir} is a file, not a folder: choose another --output_dir.")
+    existing = next(folder for folder in (resolved, *resolved.parents) if folder.exists())
+    try:  # a real probe (permission bits do not bind every user), before hours of training
+        tempfile.TemporaryDirectory(dir=existing, prefix=".train-py-probe-").cleanup()
+    except OSError as error:
+        raise ConfigError(
+            f"--output_dir {output_dir}: cannot write in {existing} ({error.strerror}); choose an --output_dir in a "
+            "folder you can write to."
+        ) from None
     if overwrite and _has_run_files(output_dir) and not (output_dir / RUN_MARKER).is_file():
         raise ConfigError(
             f"--overwrite_output_dir: {output_dir} holds files that train.py did not write (no {RUN_MARKER}), so "

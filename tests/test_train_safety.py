@@ -104,6 +104,22 @@ def test_the_repository_is_never_an_output_folder(fixtures, tmp_path, repo_root)
     assert (repo_root / "train.py").is_file()
 
 
+def test_an_output_folder_that_cannot_be_written_fails_before_training(fixtures, tmp_path):
+    import os
+
+    from mbert_tiny_hub.config import ConfigError
+
+    if os.geteuid() == 0:  # root writes anywhere a permission bit forbids; /sys refuses even root
+        parent = Path("/sys")
+    else:
+        parent = tmp_path / "read-only"
+        parent.mkdir()
+        parent.chmod(0o555)
+    config = tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], parent / "runs" / "run")
+    with pytest.raises(ConfigError, match=r"cannot write in .*choose an --output_dir in a folder you can write to"):
+        run(config, tmp_path)
+
+
 def test_overwrite_replaces_an_earlier_run_once_training_starts(fixtures, tmp_path):
     folder = earlier_run(tmp_path / "run")
     (folder / "stale-notes.txt").write_text("from the earlier run")
