@@ -95,12 +95,14 @@ def test_the_current_directory_and_the_folders_above_it_are_never_an_output_fold
     assert (work / "model.safetensors").exists()
 
 
-def test_the_repository_is_never_an_output_folder(fixtures, tmp_path, repo_root):
+def test_the_repository_is_never_an_output_folder(tmp_path, repo_root, monkeypatch):
     from mbert_tiny_hub.config import ConfigError
+    from mbert_tiny_hub.training import check_output_dir  # the check alone: a regression must not empty the checkout
 
-    config = tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], repo_root)
-    with pytest.raises(ConfigError, match="current directory, the repository or a folder above them"):
-        run(config, tmp_path, overwrite_output_dir=True)
+    monkeypatch.chdir(tmp_path)
+    for folder in (repo_root, repo_root.parent):
+        with pytest.raises(ConfigError, match="current directory, the repository or a folder above them"):
+            check_output_dir(folder, overwrite=True)
     assert (repo_root / "train.py").is_file()
 
 
