@@ -567,7 +567,10 @@ def train_bert4rec(
     args = trainer.args
     started = time.time()
     train_output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    training_seconds = time.time() - started
+    # A resumed run: the time before the resume, restored from the checkpoint by train.py's RunTotals callback.
+    training_seconds = time.time() - started + sum(
+        getattr(callback, "runtime_before_s", 0.0) for callback in trainer.callback_handler.callbacks
+    )
     model = trainer.model
     trainer.save_model(args.output_dir)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
 

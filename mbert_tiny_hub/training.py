@@ -1422,7 +1422,7 @@ def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:
             early_stopping_patience=config.early_stopping.patience,
             early_stopping_threshold=config.early_stopping.threshold,
             resume_from_checkpoint=run.resume_from,
-            callbacks=run.options.callbacks,
+            callbacks=[RunTotals(), *run.options.callbacks],
             dataset_name_or_path=config.data.dataset,
             command=_command_line(run.options),
         )

@@ -264,3 +264,31 @@ def test_a_resumed_run_reports_the_whole_runs_loss_and_runtime(fixtures, tmp_pat
     assert resumed["train_runtime_s"] >= 4.0  # the four slow steps before the resume count
     on_disk = json.loads((tmp_path / "run" / "results.json").read_text())["training"]
     assert on_disk["train_runtime_s"] == resumed["train_runtime_s"]
+
+
+def test_a_resumed_bert4rec_run_reports_the_whole_runs_runtime(tmp_path):
+    from test_train import _write_sequences_dataset
+
+    dataset = _write_sequences_dataset(tmp_path / "sequences-data")
+
+    def config_for(folder):
+        return {
+            "task": "bert4rec",
+            "data": {"dataset": str(dataset)},
+            "early_stopping": {"patience": None},
+            "bert4rec": {
+                "preset": None,
+                "config": {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                           "intermediate_size": 32, "max_position_embeddings": 12},
+                "evaluation": {"num_negatives": 5},
+            },
+            "training": {"output_dir": str(folder), "num_train_epochs": 3, "per_device_train_batch_size": 8,
+                         "disable_tqdm": True, "save_strategy": "steps", "save_steps": 4, "eval_strategy": "no",
+                         "load_best_model_at_end": False},
+        }  # fmt: skip
+
+    with pytest.raises(Killed):
+        run(config_for(tmp_path / "rec"), tmp_path, callbacks=[SlowThenKilled()])
+    resumed = run(config_for(tmp_path / "rec"), tmp_path, resume=True)["training"]
+    assert resumed["global_steps"] == 9
+    assert resumed["train_runtime_s"] >= 4.0  # the four slow steps before the resume count
