@@ -494,7 +494,7 @@ def check_push_access(
 ) -> str:
     """Before hours of work: `repo_id` is a valid Hub id, the Hub is reachable (not offline), and the token is
     accepted and may write to the repository's namespace. Returns the account name; raises PublishError."""
-    if not is_hub_id(repo_id) or "/" not in repo_id:
+    if not is_hub_id(repo_id):
         raise PublishError(
             f"{repo_id!r} is not a Hub repository id: write it as 'org/name' or 'user/name' (letters, digits, "
             "'-', '_', '.')."
@@ -520,7 +520,7 @@ def check_push_access(
         raise PublishError(
             f"The token of {account.get('name')} on {api.endpoint} is read-only: use a token with write access."
         )
-    namespace = repo_id.split("/")[0]
+    namespace = repo_id.split("/")[0] if "/" in repo_id else account.get("name")  # a bare name: the user's own
     names = {account.get("name")} | {org.get("name") for org in account.get("orgs") or []}
     if namespace not in names:
         raise PublishError(
