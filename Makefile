@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11 + pip, no Hub access):
 #   make demo   - the main job: train mBERT-Tiny on the embedded multilingual sample, write a loadable model folder
-#                 (outputs/quickstart, replaced on each run)
+#                 (a new outputs/quickstart-<UTC time> on each run; earlier runs are never touched)
 #   make test   - the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -27,7 +27,7 @@ system:
 	  else echo "not root, so not installing:$$missing (apt-get install$$missing); the tests that need them skip"; fi; fi
 
 demo: setup
-	$(OFFLINE) $(BIN)/python train.py --config configs/quickstart.yaml --overwrite_output_dir
+	$(OFFLINE) $(BIN)/python train.py --config configs/quickstart.yaml --output_dir outputs/quickstart-$$(date -u +%Y%m%d-%H%M%S)
 
 test: setup system
 	$(OFFLINE) $(BIN)/python -m pytest

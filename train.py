@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 OVERRIDE_HELP = """\
@@ -61,17 +60,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    logging.basicConfig(
-        level=logging.INFO if is_main else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
     from mbert_tiny_hub.config import ConfigError, load_config
-    from mbert_tiny_hub.training import RunOptions, run_experiment
+    from mbert_tiny_hub.hub import PublishError
+    from mbert_tiny_hub.training import RunOptions, distributed_state, run_experiment
 
     try:
         config = load_config(args.config, args.overrides)
+        # accelerate knows which process is the main one under every launcher (RANK is not set under all of them).
+        logging.basicConfig(
+            level=logging.INFO if distributed_state(config).is_main_process else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            datefmt="%H:%M:%S",
+        )
         run_experiment(
             config,
             RunOptions(
@@ -86,6 +86,9 @@ def main(argv=None) -> int:
     except ConfigError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
+    except PublishError as error:  # the run finished and its folder is complete; only the push failed
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -23,7 +23,7 @@ from .builder import SPLITS, Builder, BuildLog, DataFormatError, DuplicateReport
 from .download import DownloadError, base_url_for
 from .download import download as fetch_files
 from .loading import dataset_card_metadata, load_built_dataset
-from .writer import OutputExistsError, check_destination, to_arrow, write_dataset
+from .writer import OutputExistsError, OutputNotWritableError, check_destination, to_arrow, write_dataset
 
 # The registry: builder name -> "module:class". Adding a corpus is one module and one line here.
 BUILDERS: dict[str, str] = {
@@ -49,6 +49,7 @@ __all__ = [
     "DuplicateReport",
     "OptionError",
     "OutputExistsError",
+    "OutputNotWritableError",
     "SourceNotFoundError",
     "build",
     "get_builder",

@@ -8,9 +8,11 @@ import sys
 from . import BUILDERS, build, get_builder, options_parser
 from .builder import DataFormatError, OptionError, SourceNotFoundError
 from .download import DownloadError
-from .writer import OutputExistsError
+from .writer import OutputExistsError, OutputNotWritableError
 
-USER_ERRORS = (DataFormatError, OptionError, SourceNotFoundError, DownloadError, OutputExistsError)
+USER_ERRORS = (
+    DataFormatError, OptionError, SourceNotFoundError, DownloadError, OutputExistsError, OutputNotWritableError
+)
 
 
 class _DefaultsHelpFormatter(argparse.HelpFormatter):

@@ -98,9 +98,9 @@ class Brighter(Builder):
             raise SourceNotFoundError(f"brighter: no <language>.csv files in {folder}. {self.source_hint}")
         languages = select_languages(available, options.languages, folder)
 
-        frames, annotated = [], {}
+        frames, annotated, seen_ids = [], {}, {}
         for language in languages:
-            frame, annotated[language] = self._read_language(folder / f"{language}.csv", language, log)
+            frame, annotated[language] = self._read_language(folder / f"{language}.csv", language, log, seen_ids)
             frames.append(frame)
         rows = pd.concat(frames, ignore_index=True)
         splits, duplicates, how = make_splits(
@@ -175,7 +175,9 @@ class Brighter(Builder):
         )
 
     @staticmethod
-    def _read_language(path: Path, language: str, log: BuildLog) -> tuple[pd.DataFrame, list[str]]:
+    def _read_language(
+        path: Path, language: str, log: BuildLog, seen_ids: dict[str, str]
+    ) -> tuple[pd.DataFrame, list[str]]:
         header, rows = iter_table(path, log)
         lowered = [name.lower() for name in header]
         if lowered[:2] != ["id", "text"]:
@@ -189,7 +191,13 @@ class Brighter(Builder):
         annotated = [emotion for emotion in EMOTIONS if emotion in lowered[2:]]
         ids, texts, labels = [], [], []
         for line, row in rows:
-            text = row[header[1]]
+            text, identifier = row[header[1]], row[header[0]].strip()
+            if not identifier:
+                log.bad_row(path, line, "empty id")
+                continue
+            if identifier in seen_ids:
+                log.bad_row(path, line, "duplicate id", f"{identifier} is also at {seen_ids[identifier]}")
+                continue
             if not text.strip():
                 log.bad_row(path, line, "empty text")
                 continue
@@ -198,7 +206,8 @@ class Brighter(Builder):
             if bad:
                 log.bad_row(path, line, "unknown label", f"emotion columns must be 0 or 1, got {', '.join(bad)}")
                 continue
-            ids.append(row[header[0]].strip())
+            seen_ids[identifier] = f"{path.name}:{line}"
+            ids.append(identifier)
             texts.append(text)
             labels.append([EMOTIONS.index(emotion) for emotion in EMOTIONS if values.get(emotion) == "1"])
         frame = pd.DataFrame({"id": ids, "text": texts, "language": language, "labels": labels})

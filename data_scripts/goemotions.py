@@ -62,7 +62,10 @@ class GoEmotions(Builder):
         self.require(source, *SPLIT_FILES.values(), "emotions.txt", "ekman_mapping.json")
         emotions = self._read_emotions(source / "emotions.txt", log)
         ekman_names, ekman_of_emotion = self._read_ekman_mapping(source / "ekman_mapping.json", emotions)
-        official = {split: self._read_split(source / file, emotions, log) for split, file in SPLIT_FILES.items()}
+        seen_ids: dict[str, str] = {}
+        official = {
+            split: self._read_split(source / file, emotions, log, seen_ids) for split, file in SPLIT_FILES.items()
+        }
         splits, duplicates, how = make_splits(official, ["labels"])
 
         raw = {split: frame[["id", "text", "labels"]] for split, frame in splits.items()}
@@ -150,7 +153,7 @@ class GoEmotions(Builder):
         return ekman_names, ekman_of_emotion
 
     @staticmethod
-    def _read_split(path: Path, emotions: list[str], log: BuildLog) -> pd.DataFrame:
+    def _read_split(path: Path, emotions: list[str], log: BuildLog, seen_ids: dict[str, str]) -> pd.DataFrame:
         ids, texts, labels = [], [], []
         for line, fields in iter_records(path, log, delimiter="\t", quoting=csv.QUOTE_NONE):
             if len(fields) != 3:
@@ -158,6 +161,13 @@ class GoEmotions(Builder):
                 log.bad_row(path, line, "wrong column count", detail)
                 continue
             text, emotion_ids, comment_id = fields
+            comment_id = comment_id.strip()
+            if not comment_id:
+                log.bad_row(path, line, "empty id")
+                continue
+            if comment_id in seen_ids:
+                log.bad_row(path, line, "duplicate id", f"{comment_id} is also at {seen_ids[comment_id]}")
+                continue
             if not text.strip():
                 log.bad_row(path, line, "empty text")
                 continue
@@ -172,7 +182,13 @@ class GoEmotions(Builder):
                 detail = f"emotion id {unknown[0]}: emotions.txt has 0..{len(emotions) - 1}"
                 log.bad_row(path, line, "unknown label", detail)
                 continue
-            ids.append(comment_id.strip())
+            seen_ids[comment_id] = f"{path.name}:{line}"
+            ids.append(comment_id)
             texts.append(text)
             labels.append(row_labels)
+        if not ids:
+            raise DataFormatError(
+                f"{path}: the file holds no usable rows; expected one comment per line (text, emotion ids, id). "
+                "Download it again (--download) or check --source."
+            )
         return pd.DataFrame({"id": ids, "text": texts, "labels": labels})

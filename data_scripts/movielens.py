@@ -145,11 +145,27 @@ class _MovieLens(Builder):
             )
         interactions, catalogue, files = self.read(source, log)
         read_total = len(interactions)
+        if read_total == 0:
+            raise DataFormatError(
+                f"{self.name}: no interactions could be read from {files[0]} under {source}; check that it is the "
+                "original file (or pass --download)."
+            )
         if self.has_ratings:
             interactions = interactions[interactions["rating"] >= options.min_rating]
             interactions = interactions.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
         interactions = interactions.reset_index(drop=True)
-        splits, stats = sequence_rows(interactions, options.protocol, options.k, options.min_interactions)
+        splits, stats = (
+            sequence_rows(interactions, options.protocol, options.k, options.min_interactions)
+            if len(interactions)
+            else ({"test": []}, {})
+        )
+        if len(splits["test"]) == 0:
+            setting = f"--min-rating {options.min_rating}, " if self.has_ratings else ""
+            raise OptionError(
+                f"{self.name}: {setting}--min-interactions {options.min_interactions} and --protocol "
+                f"{options.protocol} leave no user of the {read_total:,} interactions read from {files[0]}; lower "
+                f"{'--min-rating or ' if self.has_ratings else ''}--min-interactions."
+            )
 
         kept_users = set(splits["test"]["user_id"])
         kept = interactions[interactions["user_id"].isin(kept_users)]
@@ -260,6 +276,7 @@ class _MovieLens(Builder):
         path: Path, separator: str, catalogue: Catalogue, log: BuildLog
     ) -> pd.DataFrame:
         users, items, ratings, times = [], [], [], []
+        seen: dict[tuple[int, int], int] = {}  # (user, item) -> line
         for line, text in iter_lines(path, log, encoding="latin-1"):
             if not text.strip():
                 continue
@@ -279,6 +296,11 @@ class _MovieLens(Builder):
             if item not in catalogue.titles:
                 log.bad_row(path, line, "unknown item", f"item {item} is not in {catalogue.file}")
                 continue
+            if (user, item) in seen:  # kept, a test target could sit in its own history
+                detail = f"user {user} already rated item {item} on line {seen[(user, item)]}"
+                log.bad_row(path, line, "duplicate interaction", detail)
+                continue
+            seen[(user, item)] = line
             users.append(user)
             items.append(item)
             ratings.append(rating)
@@ -339,6 +361,9 @@ class MovieLens100K(_MovieLens):
                 log.bad_row(item, line, "not an integer", "expected a numeric movie id and 0/1 genre flags")
                 continue
             movie = int(fields[0])
+            if movie in titles:
+                log.bad_row(item, line, "duplicate id", f"movie {movie} appears twice")
+                continue
             titles[movie] = fields[1]
             genres[movie] = [name for name, flag in zip(names, fields[5:]) if flag == "1"]
         catalogue = Catalogue(titles, genres, item.name)

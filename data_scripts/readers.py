@@ -66,33 +66,73 @@ def iter_records(
     delimiter: str = ",",
     quoting: int = csv.QUOTE_MINIMAL,
     encoding: str = "utf-8",
+    header_width: bool = False,
 ) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, fields) for every non-blank CSV/TSV record; unreadable records go to `log`."""
-    lines, undecodable = _decoded_lines(path, encoding)
-    reader = csv.reader(lines, delimiter=delimiter, quoting=quoting, strict=False)
-    start = 1
+    """(first line number, fields) for every non-blank CSV/TSV record; unreadable records go to `log`.
+
+    A quote that is never closed swallows the lines after it into one record. Such a record (one spanning several
+    lines that runs to the end of the file with an odd number of quotes, that is not well-formed CSV, or, with
+    `header_width`, whose field count differs from the first record's) is reported as an unclosed quote at the line it starts on, and reading
+    resumes on the next line, so only that row is lost (and counted) in lenient mode.
+    """
+    lines_iter, undecodable = _decoded_lines(path, encoding)
+    lines = list(lines_iter)
+    quotechar = '"'
+    width = None
+    offset = 0  # lines before the ones the current reader sees
     while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            log.bad_row(path, start, "unreadable record", str(error))
-            start = reader.line_num + 1
-            continue
-        end = reader.line_num
-        if undecodable:
-            bad_lines = [number for number in undecodable if start <= number <= end]
-            if bad_lines:
-                detail = undecodable[bad_lines[0]]
-                for number in bad_lines:
-                    del undecodable[number]
-                log.bad_row(path, bad_lines[0], "bad encoding", detail)
-                start = end + 1
+        reader = csv.reader(iter(lines[offset:]), delimiter=delimiter, quoting=quoting, strict=False)
+        start = offset + 1
+        restart = None
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                log.bad_row(path, start, "unreadable record", str(error))
+                start = offset + reader.line_num + 1
                 continue
-        if "".join(fields).strip():  # a blank line, or one of delimiters only, is not a record
-            yield start, fields
-        start = end + 1
+            end = offset + reader.line_num
+            if undecodable:
+                bad_lines = [number for number in undecodable if start <= number <= end]
+                if bad_lines:
+                    detail = undecodable[bad_lines[0]]
+                    for number in bad_lines:
+                        del undecodable[number]
+                    log.bad_row(path, bad_lines[0], "bad encoding", detail)
+                    start = end + 1
+                    continue
+            if end > start and quoting != csv.QUOTE_NONE:
+                span = "".join(lines[start - 1 : end])
+                runs_to_end = end == len(lines) and span.count(quotechar) % 2 == 1
+                if runs_to_end or (width is not None and len(fields) != width) or not _parses_strictly(
+                    span, delimiter, quoting
+                ):
+                    log.bad_row(
+                        path,
+                        start,
+                        "unclosed quote",
+                        f"the quoted field opened on this line runs to line {end}; close the quote",
+                    )
+                    restart = start  # read again from the next line
+                    break
+            if "".join(fields).strip():  # a blank line, or one of delimiters only, is not a record
+                if header_width and width is None:
+                    width = len(fields)
+                yield start, fields
+            start = end + 1
+        offset = restart
+
+
+def _parses_strictly(text: str, delimiter: str, quoting: int) -> bool:
+    """Whether `text` is well-formed CSV: a quote closed in the middle of a field (`"a"b`) is what an unclosed
+    quote that met a later quoted field looks like."""
+    try:
+        list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True))
+    except csv.Error:
+        return False
+    return True
 
 
 def iter_table(
@@ -109,7 +149,7 @@ def iter_table(
     """
     from .builder import DataFormatError
 
-    records = iter_records(path, log, delimiter=delimiter, quoting=quoting, encoding=encoding)
+    records = iter_records(path, log, delimiter=delimiter, quoting=quoting, encoding=encoding, header_width=True)
     try:
         _, header = next(records)
     except StopIteration:
@@ -119,6 +159,15 @@ def iter_table(
         raise DataFormatError(
             f"{path}:1: header is {','.join(header)!r}, expected {','.join(expected_header)!r}. "
             "Is this the right file (see the corpus's SOURCE.md / official format)?"
+        )
+    # A repeated or empty column name would make every row's dict keep one of the values silently.
+    repeated = sorted({name for name in header if name and [n.lower() for n in header].count(name.lower()) > 1})
+    if repeated or "" in header:
+        problem = f"repeats the column(s) {', '.join(repeated)}" if repeated else (
+            f"has an empty column name (column {header.index('') + 1})"
+        )
+        raise DataFormatError(
+            f"{path}:1: the header {problem}; every column needs its own name. Fix the header row."
         )
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:

@@ -122,6 +122,12 @@ def build_model_card(
     dataset = (results or {}).get("dataset") or {}
     languages = list(hub_settings.get("language") or _hub_languages(dataset))
     dataset_ids = datasets or hub_settings.get("datasets") or _hub_dataset_ids(dataset)
+    # A card is published: from here on, local paths (/tmp/..., ../shared/...) become their last component.
+    results, train_config, training_args, model_config, adapter_config = (
+        without_local_paths(value) for value in (results, train_config, training_args, model_config, adapter_config)
+    )
+    dataset = (results or {}).get("dataset") or {}
+    base_model = without_local_paths(base_model)
 
     card_data = ModelCardData(
         language=languages or None,
@@ -163,7 +169,53 @@ def build_model_card(
     }
     template_path = Path(template) if template else MODEL_CARDS_DIR / TEMPLATES[kind]
     content = render_template(template_path, card_data=card_data.to_yaml(), **context)
+    terms = training_data_terms(dataset)
+    if terms:
+        content = content.rstrip("\n") + "\n\n## Training data terms\n\n" + terms + "\n"
     return ModelCard(content)
+
+
+def training_data_terms(dataset: dict) -> str | None:
+    """A paragraph stating the training data's licence, from results.json's `dataset` block (the dataset card's
+    `license` / `license_name` / `redistributable`); None when the block states none."""
+    if not any(key in dataset for key in ("license", "license_name", "redistributable")):
+        return None
+    from .hub import is_redistributable, licence_text
+
+    name = _dataset_pretty_name(dataset)
+    text = f"The training data, {name}, is licensed as {licence_text(dataset)} (from its dataset card)."
+    if not is_redistributable(dataset):
+        text += (
+            " Its terms do not allow redistribution: the data is not part of this repository, and whoever uses this "
+            "model must check that their use complies with those terms (for example, research use only)."
+        )
+    return text
+
+
+def without_local_paths(value):
+    """`value` (a string, or dicts and lists of them) with every local path replaced by its last component:
+    '/tmp/run/polar' and '../shared/data/polar' become 'polar'. Hub ids, URLs and other words are kept."""
+    if isinstance(value, dict):
+        return {key: without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_local_paths(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    if any(char.isspace() for char in value):  # a command line: each word on its own
+        return re.sub(r"\S+", lambda match: without_local_paths(match.group(0)), value)
+    return _public_name(value)
+
+
+def _public_name(word: str) -> str:
+    prefix, _, path = word.rpartition("=")  # --out=/tmp/x
+    path = path.strip("'\"")
+    local = path.startswith(("/", "./", "../", "~")) or "/.." in path or (
+        "/" in path and not path.startswith(("http://", "https://")) and os.path.exists(path)
+    )
+    if not local:
+        return word
+    name = path.rstrip("/").rsplit("/", 1)[-1] or "."
+    return f"{prefix}={name}" if prefix else name
 
 
 def eval_results_from(results: dict) -> list[EvalResult]:

@@ -289,8 +289,76 @@ def _check_training_section(values: dict[str, Any], source: str) -> dict[str, An
         allowed = _allowed_types(fields[key].type)
         if isinstance(value, str) and str not in allowed and (float in allowed or int in allowed):
             value = _coerce(value, fields[key].type, source, f"training.{key}")
+        numeric = (float in allowed or int in allowed) and str not in allowed
+        if (isinstance(value, (list, dict)) and not ({list, dict, Any} & set(allowed))) or (
+            numeric and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)))
+        ):
+            kind = "a number" if numeric else "a single value"
+            raise ConfigError(f"{source}: training.{key} must be {kind}; got {value!r} ({type(value).__name__}).")
         checked[key] = value
+    _check_ranges(source, "training", checked, TRAINING_RANGES)
     return checked
+
+
+# (low, high, low inclusive, high inclusive); None = unbounded. Checked when the config is read, so an impossible
+# value is a message naming the key, not a traceback from torch after the data has loaded.
+POSITIVE_INT = (1, None, True, True)
+NON_NEGATIVE = (0, None, True, True)
+POSITIVE = (0, None, False, True)
+FRACTION_OPEN = (0, 1, False, False)
+PROBABILITY = (0, 1, True, True)
+SECTION_RANGES: dict[str, dict[str, tuple]] = {
+    "model": {"max_length": POSITIVE_INT, "vocab_size": POSITIVE_INT},
+    "data": {
+        "validation_size": FRACTION_OPEN,
+        "test_size": FRACTION_OPEN,
+        "max_train_samples": POSITIVE_INT,
+        "max_eval_samples": POSITIVE_INT,
+    },
+    "loss": {
+        "focal_weight": PROBABILITY,
+        "gamma": NON_NEGATIVE,
+        "class_weights_beta": (0, 1, True, False),
+        "label_smoothing": (0, 1, True, False),
+    },
+    "early_stopping": {"patience": POSITIVE_INT, "threshold": NON_NEGATIVE},
+    "lora": {"r": POSITIVE_INT, "alpha": POSITIVE, "dropout": (0, 1, True, False)},
+    "distillation": {"temperature": POSITIVE, "alpha": PROBABILITY, "hidden_weight": NON_NEGATIVE},
+    "mlm": {"mlm_probability": FRACTION_OPEN, "validation_size": FRACTION_OPEN, "max_validation_blocks": POSITIVE_INT},
+}
+TRAINING_RANGES: dict[str, tuple] = {
+    "per_device_train_batch_size": POSITIVE_INT,
+    "per_device_eval_batch_size": POSITIVE_INT,
+    "gradient_accumulation_steps": POSITIVE_INT,
+    "num_train_epochs": POSITIVE,
+    "learning_rate": NON_NEGATIVE,
+    "weight_decay": NON_NEGATIVE,
+    "warmup_steps": NON_NEGATIVE,
+    "warmup_ratio": PROBABILITY,
+    "logging_steps": POSITIVE,
+    "eval_steps": POSITIVE,
+    "save_steps": POSITIVE,
+    "save_total_limit": POSITIVE_INT,
+    "seed": NON_NEGATIVE,
+    "max_grad_norm": NON_NEGATIVE,
+    "dataloader_num_workers": NON_NEGATIVE,
+}
+
+
+def _check_ranges(source: str, section: str, values: dict[str, Any], ranges: dict[str, tuple]) -> None:
+    for key, (low, high, low_inclusive, high_inclusive) in ranges.items():
+        value = values.get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        too_low = low is not None and (value < low if low_inclusive else value <= low)
+        too_high = high is not None and (value > high if high_inclusive else value >= high)
+        if too_low or too_high:
+            bounds = []
+            if low is not None:
+                bounds.append(f"{'>=' if low_inclusive else '>'} {low}")
+            if high is not None:
+                bounds.append(f"{'<=' if high_inclusive else '<'} {high}")
+            raise ConfigError(f"{source}: {section}.{key} must be {' and '.join(bounds)}; got {value!r}.")
 
 
 def _check_corpus(corpus: list | None, source: str) -> None:
@@ -322,6 +390,12 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
             f"{source}: `task` must be one of {', '.join(TASKS)}; got {task!r}{_close_match(str(task), TASKS)}."
         )
     sections = {name: _build_section(cls, data.get(name), source, name) for name, cls in SECTIONS.items()}
+    for name, ranges in SECTION_RANGES.items():
+        _check_ranges(source, name, dataclasses.asdict(sections[name]), ranges)
+    if isinstance(sections["loss"].class_weights, list) and not all(
+        isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in sections["loss"].class_weights
+    ):
+        raise ConfigError(f"{source}: loss.class_weights must be numbers >= 0; got {sections['loss'].class_weights}.")
     for name in FREE_SECTIONS:
         if data.get(name) is not None and not isinstance(data[name], dict):
             raise ConfigError(f"{source}: {name} must be a mapping of keys to values.")

@@ -466,6 +466,7 @@ def evaluate_classifier(
             "label_names": label_names,
             "multi_label": multi_label,
             "languages": sorted(set(languages)) if languages is not None else [],
+            **_dataset_licence(dataset_name_or_path),
         },
         "results": {"model": model_report, "baselines": {}},
         "environment": environment_summary(device or _model_device(model)),
@@ -855,3 +856,9 @@ def get_split(dataset_dict, split: str, source: str):
             f"{source} has no split {split!r} (splits: {', '.join(dataset_dict)}): pick one with --split."
         )
     return dataset_dict[split]
+
+
+def _dataset_licence(name_or_path) -> dict:
+    from .hub import dataset_licence
+
+    return dataset_licence(str(name_or_path) if name_or_path else None)

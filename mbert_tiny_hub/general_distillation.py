@@ -30,6 +30,7 @@ from .teacher import teacher_embeddings, teacher_hub_id
 from .training import (
     RESULTS_SCHEMA_VERSION,
     Run,
+    RunTotals,
     _command_line,
     _load_bert_like,
     _resolve_teacher,
@@ -127,7 +128,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
         eval_dataset=split["test"],
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
-        callbacks=list(run.options.callbacks),
+        callbacks=[RunTotals(), *run.options.callbacks],
         teacher_hidden_size=teacher.config.hidden_size,
         embedding_weight=distillation.embedding_weight,
         hidden_weight=distillation.hidden_weight,

@@ -6,7 +6,8 @@ too; the token from the `token` argument, `HF_TOKEN` or `hf auth login`). A push
 client drops unchanged files so pushing the same folder twice makes no commit (`None` is returned).
 
 Before anything is sent, the folder is checked: what a model, adapter or dataset repository needs is there, no
-file holds the token, and a dataset whose card says `redistributable: false` never goes to a public repository.
+file holds the token, and `check_licence` (run by every push, whatever the repository type) keeps data that may not
+be redistributed, or whose licence cannot be read, off public repositories.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from huggingface_hub.repocard import metadata_load
 logger = logging.getLogger(__name__)
 
 # Never published: Trainer checkpoints, hidden files and folders (caches, staging folders, VCS data) except the two
-# git files a repository may carry, and bytecode.
-IGNORED_PATTERNS = ("checkpoint-*", ".*", "__pycache__", "*.pyc")
+# git files a repository may carry, bytecode, and the Trainer's pickled arguments (training_args.json holds them
+# readably; the pickle also holds this machine's paths).
+IGNORED_PATTERNS = ("checkpoint-*", ".*", "__pycache__", "*.pyc", "training_args.bin")
 KEPT_HIDDEN_FILES = (".gitattributes", ".gitignore")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "item_vocab.json")
@@ -72,8 +74,7 @@ def push_folder(
     files = publishable_files(folder)
     token = resolve_token(token)
     _refuse_files_holding_token(files, folder, token)
-    if repo_type == "dataset":
-        check_redistribution(folder, repo_id, private)
+    check_licence(folder, repo_id, repo_type, private)
     if constants.is_offline_mode():
         raise PublishError("HF_HUB_OFFLINE is set: unset it (and set HF_ENDPOINT for a self-hosted Hub) to publish.")
 
@@ -99,7 +100,7 @@ def push_folder(
             api.create_branch(repo_id, branch=branch, repo_type=repo_type, exist_ok=True)
         head = api.repo_info(repo_id, repo_type=repo_type, revision=branch).sha
 
-        operations: list = [CommitOperationAdd(name, str(path)) for name, path in files.items()]
+        operations: list = [CommitOperationAdd(name, _published_content(name, path)) for name, path in files.items()]
         if delete_missing:
             remote = api.list_repo_files(repo_id, repo_type=repo_type, revision=head)
             operations += [CommitOperationDelete(p) for p in remote if p not in files and p != ".gitattributes"]
@@ -168,8 +169,7 @@ def push_model(
     training arguments, results and card). Writes the card from `results.json` first when `README.md` is missing."""
     output_dir = Path(output_dir)
     check_model_folder(output_dir)
-    if not private:
-        check_item_vocabulary_licence(output_dir, repo_id)
+    check_licence(output_dir, repo_id, "model", private)
     if not (output_dir / "README.md").is_file():
         from .cards import write_model_card
 
@@ -365,8 +365,11 @@ def _is_placeholder_card(card: Path) -> bool:
 
 
 def is_redistributable(metadata: dict) -> bool:
-    """A dataset card's (or results.json `dataset` block's) `redistributable` flag; absent means yes."""
-    return str(metadata.get("redistributable", True)).strip().lower() not in ("false", "no", "0")
+    """A dataset card's (or results.json `dataset` block's) verdict, failing closed: `redistributable: true`, or no
+    flag and a named licence other than `other` / `unknown`. No flag and no licence means no."""
+    if "redistributable" in metadata:
+        return str(metadata["redistributable"]).strip().lower() in ("true", "yes", "1")
+    return str(metadata.get("license") or "").strip().lower() not in ("", "other", "unknown")
 
 
 def licence_text(metadata: dict) -> str:
@@ -375,37 +378,185 @@ def licence_text(metadata: dict) -> str:
     return f"{licence} ({metadata['license_link']})" if metadata.get("license_link") else licence
 
 
-def check_redistribution(folder: Path, repo_id: str, private: bool) -> None:
-    """Refuse a public push of a dataset whose card says `redistributable: false`, naming its licence."""
-    card = folder / "README.md"
-    if private or not card.is_file():
+def dataset_licence(name_or_path: str | None) -> dict:
+    """`license`, `license_name`, `license_link` and `redistributable` from a dataset's card (local folder or Hub id),
+    for the `dataset` block of results.json: pushes and model cards read the training data's terms from there."""
+    if not name_or_path:
+        return {}
+    from data_scripts import dataset_card_metadata
+
+    metadata = dataset_card_metadata(name_or_path)
+    licence = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
+    if "redistributable" in metadata:
+        licence["redistributable"] = is_redistributable(metadata)
+    return licence
+
+
+DATA_FILE_SUFFIXES = (".parquet", ".arrow", ".csv", ".tsv", ".jsonl")
+
+
+def check_licence(folder: str | os.PathLike, repo_id: str, repo_type: str, private: bool) -> None:
+    """The one licence check of every push (train.py --push_to_hub, publish model / adapter / dataset / space).
+
+    A public push is refused when it would carry data that may not be redistributed or whose licence cannot be
+    read: a dataset card (the repository's own, or one inside a Space) that says `redistributable: false`, states
+    no licence or does not parse; a data file (Parquet, CSV, ...) with no such card above it; an item vocabulary
+    (titles and genres copied from the training data) whose results.json does not show a redistributable dataset.
+    """
+    if private:
         return
-    metadata = _card_metadata(card)
-    if not is_redistributable(metadata):
-        raise PublishError(
-            f"Refusing to push {folder} to the public dataset repository {repo_id}: its card says "
-            f"`redistributable: false` (licence: {licence_text(metadata)}), and that licence forbids redistribution. "
-            "Push it to a private repository (private=True / --private) for your own use, or do not publish it."
-        )
+    folder = Path(folder)
+    files = publishable_files(folder)
+    refusal = (
+        f"Refusing to push {folder} to the public {repo_type} repository {repo_id}: "
+    )
+    fix = " Push it to a private repository (private=True / --private) for your own use, or do not publish it."
+    verdicts: dict[Path, bool] = {}
+
+    def card_verdict(card: Path) -> bool:
+        if card not in verdicts:
+            try:
+                metadata = metadata_load(card) or {}
+            except Exception as error:  # yaml errors of every kind: unknown means no
+                raise PublishError(
+                    f"{refusal}{card}: the YAML metadata block does not parse ({error}), so its licence is unknown."
+                    + fix
+                ) from None
+            if not is_redistributable(metadata):
+                stated = "`redistributable: false`" if "redistributable" in metadata else "no redistributable licence"
+                raise PublishError(
+                    f"{refusal}{card.relative_to(folder).as_posix()} says {stated} (licence: {licence_text(metadata)}), "
+                    "so its data may not be redistributed." + fix
+                )
+            verdicts[card] = True
+        return verdicts[card]
+
+    if repo_type == "dataset":
+        if not (folder / "README.md").is_file():
+            raise PublishError(f"{refusal}it has no README.md dataset card, so its licence is unknown." + fix)
+        card_verdict(folder / "README.md")
+    for name, path in files.items():
+        if path.suffix.lower() not in DATA_FILE_SUFFIXES:
+            continue
+        cards = [parent / "README.md" for parent in path.parents if parent == folder or folder in parent.parents]
+        card = next((c for c in cards if c.is_file() and _looks_like_dataset_card(c)), None)
+        if card is None:
+            raise PublishError(
+                f"{refusal}{name} is a data file with no dataset card beside or above it stating its licence, so "
+                "it may not be redistributable. Publish data as a dataset built by data_scripts (its card states "
+                "the licence), or leave it out." + fix
+            )
+        card_verdict(card)
+    if "item_vocab.json" in files:
+        check_item_vocabulary_licence(folder, repo_id)
+
+
+def _looks_like_dataset_card(card: Path) -> bool:
+    try:
+        metadata = metadata_load(card) or {}
+    except Exception:  # noqa: BLE001 - a card that does not parse is judged (and refused) by card_verdict
+        return True
+    return any(key in metadata for key in ("configs", "redistributable", "data_scripts", "dataset_info"))
+
+
+def check_redistribution(folder: Path, repo_id: str, private: bool) -> None:
+    """`check_licence` for a dataset folder (kept for callers of the earlier name)."""
+    check_licence(folder, repo_id, "dataset", private)
 
 
 def check_item_vocabulary_licence(folder: Path, repo_id: str) -> None:
     """Refuse a public push of a recommender whose `item_vocab.json` (titles and genres copied from its training
-    data) comes from a dataset whose card says `redistributable: false`, as MovieLens's does. The dataset's
-    licence is read from the `results.json` the training run wrote (`dataset.redistributable`)."""
-    if not (folder / "item_vocab.json").is_file() or not (folder / "results.json").is_file():
-        return
-    try:
-        dataset = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("dataset") or {}
-    except (OSError, ValueError) as error:
-        raise PublishError(f"{folder / 'results.json'} is not valid JSON ({error}); re-run the evaluation.") from None
-    if not is_redistributable(dataset):
+    data) does not come from a dataset known to be redistributable: results.json (written by the training run)
+    must exist and its `dataset` block must say so. MovieLens's card says `redistributable: false`."""
+    results = folder / "results.json"
+    where = f"Refusing to push {folder} to the public model repository {repo_id}: its item_vocab.json holds titles "
+    if not results.is_file():
         raise PublishError(
-            f"Refusing to push {folder} to the public model repository {repo_id}: its item_vocab.json holds the "
-            f"titles and genres of {dataset.get('name_or_path') or 'its training dataset'}, whose card says "
-            f"`redistributable: false` (licence: {licence_text(dataset)}). Push it to a private repository "
+            f"{where}and genres from its training data, and there is no results.json saying that data may be "
+            "redistributed. Evaluate the model (evaluate.py writes results.json with the dataset's licence), or push "
+            "it to a private repository (private=True / --private)."
+        )
+    try:
+        dataset = json.loads(results.read_text(encoding="utf-8")).get("dataset") or {}
+    except (OSError, ValueError, AttributeError) as error:
+        raise PublishError(f"{results} is not valid JSON ({error}); re-run the evaluation.") from None
+    if not is_redistributable(dataset):
+        stated = "`redistributable: false`" if "redistributable" in dataset else "no redistributable licence"
+        raise PublishError(
+            f"{where}and genres of {dataset.get('name_or_path') or 'its training dataset'}, whose card says "
+            f"{stated} (licence: {licence_text(dataset)}). Push it to a private repository "
             "(private=True / --private), or retrain on a dataset you may redistribute."
         )
+
+
+def check_push_access(
+    repo_id: str, repo_type: str = "model", token: str | None = None, endpoint: str | None = None
+) -> str:
+    """Before hours of work: `repo_id` is a valid Hub id, the Hub is reachable (not offline), and the token is
+    accepted and may write to the repository's namespace. Returns the account name; raises PublishError."""
+    if not is_hub_id(repo_id):
+        raise PublishError(
+            f"{repo_id!r} is not a Hub repository id: write it as 'org/name' or 'user/name' (letters, digits, "
+            "'-', '_', '.')."
+        )
+    if constants.is_offline_mode():
+        raise PublishError("HF_HUB_OFFLINE is set: unset it (and set HF_ENDPOINT for a self-hosted Hub) to publish.")
+    token = resolve_token(token)
+    api = HfApi(endpoint=endpoint, token=token, library_name="mbert-tiny-hub")
+    try:
+        account = api.whoami()
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        if status == 401:
+            raise PublishError(
+                f"The Hub at {api.endpoint} rejected the token (401 Unauthorized). Set HF_TOKEN or run "
+                "`hf auth login` with a valid token that has write access."
+            ) from None
+        raise PublishError(f"Could not check the token with the Hub at {api.endpoint} ({status}).") from None
+    except OSError as error:
+        raise PublishError(f"The Hub at {api.endpoint} cannot be reached ({type(error).__name__}).") from None
+    role = ((account.get("auth") or {}).get("accessToken") or {}).get("role")
+    if role == "read":
+        raise PublishError(
+            f"The token of {account.get('name')} on {api.endpoint} is read-only: use a token with write access."
+        )
+    namespace = repo_id.split("/")[0] if "/" in repo_id else account.get("name")  # a bare name: the user's own
+    names = {account.get("name")} | {org.get("name") for org in account.get("orgs") or []}
+    if namespace not in names:
+        raise PublishError(
+            f"The token of {account.get('name')} on {api.endpoint} cannot create repositories under {namespace!r} "
+            f"(it may write to: {', '.join(sorted(n for n in names if n))}): use one of those or another token."
+        )
+    return account.get("name")
+
+
+# Files whose values may hold this machine's paths (output_dir, data.dataset, the tokenizer folder, the command):
+# what is pushed has each local path replaced by its last component (the local folder keeps them).
+PATH_BEARING_FILES = (
+    "results.json", "train_config.yaml", "training_args.json", "config.json", "adapter_config.json",
+    "tokenizer_config.json",
+)
+
+
+def _published_content(name: str, path: Path) -> str | bytes:
+    """The local file's path, or its bytes without local paths when it is one of PATH_BEARING_FILES."""
+    if Path(name).name not in PATH_BEARING_FILES:
+        return str(path)
+    import yaml
+
+    from .cards import without_local_paths
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return str(path)
+    public = without_local_paths(data)
+    if public == data:
+        return str(path)
+    if name.endswith(".json"):
+        return (json.dumps(public, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return yaml.safe_dump(public, sort_keys=False, allow_unicode=True, default_flow_style=False).encode("utf-8")
 
 
 def _refuse_files_holding_token(files: dict[str, Path], folder: Path, token: str) -> None:

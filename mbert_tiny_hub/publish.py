@@ -22,8 +22,8 @@ from pathlib import Path
 from .hub import (
     PublishError,
     check_dataset_folder,
+    check_licence,
     check_model_folder,
-    check_redistribution,
     merge_adapter,
     publishable_files,
     push_adapter,
@@ -129,7 +129,7 @@ def _dry_run(args) -> int:
         check_model_folder(args.folder)
     elif args.command == "dataset":
         check_dataset_folder(args.folder)
-        check_redistribution(args.folder, args.repo_id, args.private)
+    check_licence(args.folder, args.repo_id, "model" if args.command == "adapter" else args.command, args.private)
     files = publishable_files(args.folder)
     print(f"Would push {len(files)} file(s) from {args.folder} to {args.repo_id}"
           f"{' (private)' if args.private else ''}{f' @ {args.revision}' if args.revision else ''}:")

@@ -567,7 +567,10 @@ def train_bert4rec(
     args = trainer.args
     started = time.time()
     train_output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    training_seconds = time.time() - started
+    # A resumed run: the time before the resume, restored from the checkpoint by train.py's RunTotals callback.
+    training_seconds = time.time() - started + sum(
+        getattr(callback, "runtime_before_s", 0.0) for callback in trainer.callback_handler.callbacks
+    )
     model = trainer.model
     trainer.save_model(args.output_dir)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
 
@@ -834,19 +837,11 @@ def _rank_all(batches, targets, histories, negatives, rare_rows, ks) -> dict:
 
 
 def _dataset_licence(name_or_path: str | None) -> dict:
-    """`license` and `redistributable` from the dataset's card: `push_model` refuses a public push of a
-    recommender whose item vocabulary (titles, genres) comes from a dataset that may not be redistributed."""
-    if not name_or_path:
-        return {}
-    from data_scripts import dataset_card_metadata
+    """The dataset card's licence (`mbert_tiny_hub.hub.dataset_licence`): a public push of a recommender whose item
+    vocabulary (titles, genres) comes from a dataset that may not be redistributed is refused."""
+    from .hub import dataset_licence
 
-    from .hub import is_redistributable
-
-    metadata = dataset_card_metadata(name_or_path)
-    licence = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
-    if "redistributable" in metadata:
-        licence["redistributable"] = is_redistributable(metadata)
-    return licence
+    return dataset_licence(name_or_path)
 
 
 def _size_on_disk_mb(name_or_path: str, model: torch.nn.Module) -> float:

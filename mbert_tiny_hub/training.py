@@ -18,6 +18,7 @@ import os
 import shlex
 import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 from data_scripts import load_built_dataset
 
@@ -97,6 +100,7 @@ class Run:
     options: RunOptions
     output_dir: Path
     resume_from: str | None = None
+    replace_output_dir: bool = False  # --overwrite_output_dir on an earlier run: emptied when training starts
 
 
 @dataclass
@@ -130,12 +134,20 @@ def load_tokenizer(candidates: str | Sequence[str], trust_remote_code: bool = Fa
     candidates = [candidates] if isinstance(candidates, str) else list(candidates or [])
     if not candidates:
         raise ConfigError("No tokenizer given: set model.tokenizer (a folder, a Hub id, or a list of candidates).")
+    from .hub import is_hub_id
+
     failures = []
     for candidate in candidates:
+        if not Path(str(candidate)).exists() and not is_hub_id(str(candidate)):
+            failures.append(f"  - {candidate}: no such folder (and not a Hub id)")
+            continue
         try:
             return AutoTokenizer.from_pretrained(str(candidate), trust_remote_code=trust_remote_code), str(candidate)
         except Exception as error:  # noqa: BLE001 - every failure is reported below
-            failures.append(f"  - {candidate}: {type(error).__name__}: {str(error).strip().splitlines()[0][:200]}")
+            where = "" if Path(str(candidate)).exists() else "no such folder here; as a Hub id: "
+            failures.append(
+                f"  - {candidate}: {where}{type(error).__name__}: {str(error).strip().splitlines()[0][:200]}"
+            )
     raise ConfigError(
         "None of the tokenizer candidates could be loaded:\n" + "\n".join(failures) + "\nPoint model.tokenizer at a "
         "tokenizer folder (e.g. ../shared/data/tokenizers/bert-base-multilingual-cased) or a reachable Hub id."
@@ -176,9 +188,15 @@ def load_raw_dataset(data, source: str):
         else:
             loaded = load_built_dataset(data.dataset, data.config_name, revision=data.revision)
     except Exception as error:  # noqa: BLE001 - wrapped with the config's context
+        cause = error
+        while cause.__cause__ is not None:  # "An error occurred while generating the dataset" hides the reason
+            cause = cause.__cause__
+        reason = f"{type(error).__name__}: {error}"
+        if cause is not error:
+            reason += f" ({type(cause).__name__}: {str(cause).strip()[:300]})"
         raise ConfigError(
             f"{source}: could not load data.dataset={data.dataset!r}"
-            f"{f' (config {data.config_name!r})' if data.config_name else ''}: {type(error).__name__}: {error}"
+            f"{f' (config {data.config_name!r})' if data.config_name else ''}: {reason}"
         ) from error
     if isinstance(loaded, datasets.Dataset):
         loaded = datasets.DatasetDict({data.train_split: loaded})
@@ -229,6 +247,22 @@ def _encode_labels(dataset, labels: LabelInfo, data, source: str):
     return dataset.cast_column(labels.column, ClassLabel(names=labels.names)), labels
 
 
+def _check_label_values(dataset, labels: LabelInfo, data, source: str) -> None:
+    """Every label id is one of the label names: an id outside them (a hand-edited file, a stale build) would
+    otherwise train silently on a wrong target or crash inside the loss after the data has loaded."""
+    count = len(labels.names)
+    for split, rows in dataset.items():
+        for index, value in enumerate(rows[labels.column]):
+            ids = (value or []) if labels.multi_label else [value]
+            bad = [i for i in ids if i is None or not 0 <= i < count]
+            if bad:
+                raise ConfigError(
+                    f"{source}: dataset {data.dataset!r}, split {split!r}, row {index}: {labels.column} value "
+                    f"{bad[0]!r} is not one of the {count} labels ({', '.join(labels.names)}). Fix or drop that row "
+                    "(or rebuild the dataset), or set data.label_names to the full label set."
+                )
+
+
 def load_classification_data(config: ExperimentConfig, seed: int):
     """The train / validation / test splits with a known label column, plus its LabelInfo and whether a language
     column exists. Missing validation/test splits are carved from train (seeded, stratified when single-label)."""
@@ -247,6 +281,7 @@ def load_classification_data(config: ExperimentConfig, seed: int):
         )
     labels = _label_info(dataset[data.train_split].features, data, source, columns)
     dataset, labels = _encode_labels(dataset, labels, data, source)
+    _check_label_values(dataset, labels, data, source)
     has_language = data.language_column in columns
     if (data.languages or data.train_languages) and not has_language:
         raise ConfigError(
@@ -733,6 +768,9 @@ def _dataset_block(config: ExperimentConfig, labels: LabelInfo, split_name: str,
     }
     if languages is not None:
         block["languages"] = sorted(set(languages))
+    from .hub import dataset_licence
+
+    block.update(dataset_licence(config.data.dataset))  # the card states the training data's terms
     return block
 
 
@@ -796,14 +834,53 @@ def classification_results(
     return results
 
 
+class RunTotals(TrainerCallback, ExportableState):
+    """Training time before this session, kept in every checkpoint: Trainer's own `train_runtime` and `train_loss`
+    cover only the steps since a resume, and the results must describe the whole run."""
+
+    def __init__(self, runtime_before_s: float = 0.0):
+        self.runtime_before_s = runtime_before_s
+        self._started = time.time()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._started = time.time()
+
+    def state(self) -> dict:
+        return {"args": {}, "attributes": {"runtime_before_s": self.runtime_before_s + time.time() - self._started}}
+
+
+def _whole_run_totals(trainer, metrics: dict) -> tuple[float | None, float | None]:
+    """(training seconds, mean training loss) of the whole run, a resumed one included: the steps before the resume
+    come from the restored log history (each logged loss is the mean since the previous log), the rest from this
+    session's metrics."""
+    runtime, loss = metrics.get("train_runtime"), metrics.get("train_loss")
+    start = getattr(trainer, "_initial_global_step", 0) or 0
+    totals = next((c for c in trainer.callback_handler.callbacks if isinstance(c, RunTotals)), None)
+    if start <= 0:
+        return runtime, loss
+    if runtime is not None and totals is not None:
+        runtime = round(totals.runtime_before_s + runtime, 4)
+    previous_step, loss_sum, steps = 0, 0.0, 0
+    for entry in trainer.state.log_history:
+        if "loss" in entry and "step" in entry and previous_step < entry["step"] <= start:
+            loss_sum += entry["loss"] * (entry["step"] - previous_step)
+            steps += entry["step"] - previous_step
+            previous_step = entry["step"]
+    if loss is not None:
+        session_steps = trainer.state.global_step - start
+        loss = (loss_sum + loss * session_steps) / max(steps + session_steps, 1)
+    return runtime, loss
+
+
 def _training_block(trainer, train_output) -> dict:
     state = trainer.state
     metrics = dict(getattr(train_output, "metrics", {}) or {})
+    runtime, loss = _whole_run_totals(trainer, metrics)
     return {
         "global_steps": state.global_step,
         "epochs": round(float(state.epoch or 0.0), 4),
-        "train_runtime_s": metrics.get("train_runtime"),
-        "train_loss": metrics.get("train_loss"),
+        "train_runtime_s": runtime,
+        "train_loss": loss,
         "best_metric": state.best_metric,
         "metric_for_best_model": trainer.args.metric_for_best_model,
         "best_checkpoint": Path(state.best_model_checkpoint).name if state.best_model_checkpoint else None,
@@ -965,7 +1042,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
             processing_class=tokenizer,
             data_collator=DataCollatorWithPadding(tokenizer),
             compute_metrics=make_compute_metrics(labels.names, labels.multi_label),
-            callbacks=_early_stopping_callbacks(config, args) + list(run.options.callbacks),
+            callbacks=_early_stopping_callbacks(config, args) + [RunTotals()] + list(run.options.callbacks),
             loss=loss,
             **extra,
         )
@@ -1240,7 +1317,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
         "eval_dataset": split["test"],
         "processing_class": tokenizer,
         "data_collator": collator,
-        "callbacks": list(run.options.callbacks),
+        "callbacks": [RunTotals(), *run.options.callbacks],
     }
     if teacher is not None:
         trainer = DistillationTrainer(
@@ -1345,7 +1422,7 @@ def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:
             early_stopping_patience=config.early_stopping.patience,
             early_stopping_threshold=config.early_stopping.threshold,
             resume_from_checkpoint=run.resume_from,
-            callbacks=run.options.callbacks,
+            callbacks=[RunTotals(), *run.options.callbacks],
             dataset_name_or_path=config.data.dataset,
             command=_command_line(run.options),
         )
@@ -1381,10 +1458,15 @@ TASK_RUNNERS["general_distillation"] = _run_general_distillation
 
 
 def _start_training(run: Run, args) -> None:
-    """Training starts: the output folder holds the resolved config from now on."""
+    """Training starts: everything was validated, so an --overwrite_output_dir run may now empty the folder (main
+    process only, everyone waits); the output folder holds the resolved config from now on."""
+    if run.replace_output_dir and args.should_save and run.output_dir.exists():
+        logger.info("Replacing the earlier run in %s (--overwrite_output_dir)", run.output_dir)
+        shutil.rmtree(run.output_dir)
     if args.should_save:
         run.output_dir.mkdir(parents=True, exist_ok=True)
         save_config(run.config, run.output_dir / "train_config.yaml")
+    args.distributed_state.wait_for_everyone()
 
 
 def default_output_dir(config: ExperimentConfig) -> Path:
@@ -1394,6 +1476,37 @@ def default_output_dir(config: ExperimentConfig) -> Path:
 
 def _has_run_files(folder: Path) -> bool:
     return folder.is_dir() and any(folder.iterdir())
+
+
+RUN_MARKER = "train_config.yaml"  # written when training starts: a folder holding it is a train.py run
+
+
+def check_output_dir(output_dir: Path, overwrite: bool) -> None:
+    """Refuse an output folder that would put someone's files at risk: the current directory, a folder holding it
+    or the repository, a file, or (with overwrite) a non-empty folder that train.py did not write."""
+    resolved = output_dir.resolve()
+    protected = {Path.cwd().resolve(), Path(__file__).resolve().parents[1]}
+    if any(resolved == folder or resolved in folder.parents for folder in protected):
+        raise ConfigError(
+            f"--output_dir {output_dir} is the current directory, the repository or a folder above them; a run "
+            "writes (and --overwrite_output_dir deletes) its output folder, so give it a folder of its own, e.g. "
+            "outputs/<name>."
+        )
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"--output_dir {output_dir} is a file, not a folder: choose another --output_dir.")
+    existing = next(folder for folder in (resolved, *resolved.parents) if folder.exists())
+    try:  # a real probe (permission bits do not bind every user), before hours of training
+        tempfile.TemporaryDirectory(dir=existing, prefix=".train-py-probe-").cleanup()
+    except OSError as error:
+        raise ConfigError(
+            f"--output_dir {output_dir}: cannot write in {existing} ({error.strerror}); choose an --output_dir in a "
+            "folder you can write to."
+        ) from None
+    if overwrite and _has_run_files(output_dir) and not (output_dir / RUN_MARKER).is_file():
+        raise ConfigError(
+            f"--overwrite_output_dir: {output_dir} holds files that train.py did not write (no {RUN_MARKER}), so "
+            "they are not deleted. Choose another --output_dir, or move those files away yourself."
+        )
 
 
 def _resume_checkpoint(output_dir: Path, resume: bool | str) -> str | None:
@@ -1411,29 +1524,48 @@ def _resume_checkpoint(output_dir: Path, resume: bool | str) -> str | None:
     return last
 
 
+def distributed_state(config: ExperimentConfig):
+    """accelerate's view of this process (rank, main process), set up as the run's TrainingArguments will set it up:
+    on the CPU when the config or the launcher asks for it, or when several processes run without a GPU."""
+    from accelerate import PartialState
+
+    cpu = bool(config.training.get("use_cpu")) or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true")
+    cpu = cpu or (int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available())
+    return PartialState(cpu=cpu)
+
+
 def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) -> dict:
-    """Validate, train, evaluate and finalize one experiment; returns its results (results.json)."""
+    """Validate, train, evaluate and finalize one experiment; returns its results (results.json).
+
+    Nothing is deleted before the config, the data, the tokenizer, the model and (when pushing) the Hub repository
+    and token have been checked: --overwrite_output_dir empties the folder only when training starts."""
     options = options or RunOptions()
     output_dir = Path(options.output_dir or config.training.get("output_dir") or default_output_dir(config))
-    if options.push_to_hub or config.hub.repo_id:
+    check_output_dir(output_dir, options.overwrite_output_dir)
+    repo_id = options.push_to_hub or config.hub.repo_id
+    if repo_id:
         try:
-            from . import hub  # noqa: F401 - fail now, not after hours of training
+            from . import hub
         except ImportError as error:
             raise ConfigError(
                 f"--push_to_hub needs mbert_tiny_hub.hub, which this checkout does not have ({error})."
             ) from None
+        try:  # fail now, not after hours of training
+            hub.check_push_access(repo_id, "model")
+        except hub.PublishError as error:
+            raise ConfigError(f"--push_to_hub {repo_id}: {error}") from None
     resume_from = _resume_checkpoint(output_dir, options.resume)
+    replace = False
     if resume_from is None and _has_run_files(output_dir):
         if not options.overwrite_output_dir:
             raise ConfigError(
                 f"The output folder {output_dir} already holds files: pass --resume to continue that run, "
                 "--overwrite_output_dir to start over in it, or choose another --output_dir."
             )
-        if _is_main_process():
-            shutil.rmtree(output_dir)
+        replace = True
     if resume_from:
         logger.info("Resuming the run in %s from %s", output_dir, resume_from)
-    run = Run(config=config, options=options, output_dir=output_dir, resume_from=resume_from)
+    run = Run(config, options, output_dir, resume_from=resume_from, replace_output_dir=replace)
     existed = output_dir.exists()
     started = time.time()
     try:
@@ -1450,7 +1582,10 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
 
 
 def _is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
+    """accelerate decides (RANK is not set under every launcher, e.g. mpirun)."""
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
 
 
 __all__ = [

@@ -256,9 +256,11 @@ def write_ag_news(root: Path, splits=("train", "test"), header: bool = False) ->
 # MovieLens
 ML_GENRES = ["unknown", "Action", "Comedy", "Drama"]
 ML_TITLES = {1: "Toy Story (1995)", 2: "GoldenEye (1995)", 3: "Café au lait (1993)", 4: "Heat (1995)",
-             5: "Babe (1995)", 6: "Se7en (1995)", 7: "Fargo (1996)", 8: "Casino (1995)"}  # fmt: skip
+             5: "Babe (1995)", 6: "Se7en (1995)", 7: "Fargo (1996)", 8: "Casino (1995)", 9: "Clueless (1995)",
+             10: "Twister (1996)", 11: "Emma (1996)", 12: "Kolya (1996)"}  # fmt: skip
 ML_ITEM_GENRES = {1: ["Comedy"], 2: ["Action"], 3: ["Comedy", "Drama"], 4: ["Action", "Drama"], 5: ["Comedy"],
-                  6: ["Drama"], 7: ["Drama"], 8: ["Drama"]}  # fmt: skip
+                  6: ["Drama"], 7: ["Drama"], 8: ["Drama"], 9: ["Comedy"], 10: ["Action"], 11: ["Drama"],
+                  12: ["Comedy"]}  # fmt: skip
 
 
 def movielens_ratings() -> list[tuple[int, int, int, int]]:
@@ -271,8 +273,8 @@ def movielens_ratings() -> list[tuple[int, int, int, int]]:
         (2, 1, 4, 10), (2, 2, 4, 20), (2, 3, 4, 30), (2, 4, 4, 40), (2, 5, 4, 50), (2, 6, 1, 60),
         # user 3: only 3 ratings >= 4 (dropped at the default threshold), 6 ratings in all
         (3, 1, 5, 1), (3, 2, 5, 2), (3, 3, 5, 3), (3, 4, 3, 4), (3, 5, 2, 5), (3, 6, 1, 6),
-        # user 4: 12 ratings >= 4
-        *[(4, 1 + i % 8, 4 + i % 2, 1000 + i) for i in range(12)],
+        # user 4: 12 ratings >= 4, each of another item (a user rates an item once)
+        *[(4, 1 + i, 4 + i % 2, 1000 + i) for i in range(12)],
     ]  # fmt: skip
     return ratings
 

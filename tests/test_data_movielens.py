@@ -26,7 +26,7 @@ def test_leave_one_out_holds_out_the_last_item_for_test_and_the_one_before_for_v
     out = tmp_path / "ml"
     result = build("movielens_100k", source=write_movielens_100k(tmp_path / "src"), out=out)
     # ratings >= 4: user 1 has 7, user 2 has 5, user 3 only 3 (dropped), user 4 has 12
-    assert result.rows == {"sequences": {"train": 3, "validation": 3, "test": 3}, "items": {"train": 8}}
+    assert result.rows == {"sequences": {"train": 3, "validation": 3, "test": 3}, "items": {"train": 12}}
     train, validation, test = (by_user(out, split) for split in ("train", "validation", "test"))
     chronological = [1, 2, 5, 3, 4, 6, 7]  # t=50, t=100 (tie: item 2 before 5), 300, 400, 500, 600
     assert test[1]["item_ids"] == chronological[:-1] and test[1]["targets"] == [7]
@@ -49,7 +49,7 @@ def test_leave_one_out_holds_out_the_last_item_for_test_and_the_one_before_for_v
     assert card.data.data_scripts["statistics"]["users_too_few_interactions"] == 1
     assert "may not redistribute" in card.text and "must not be pushed to a public repository" in card.text
     loaded = datasets.load_dataset(str(out), "items")
-    assert loaded["train"].num_rows == 8
+    assert loaded["train"].num_rows == 12
 
 
 def test_min_rating_zero_keeps_every_rating_as_in_sasrec(tmp_path):
@@ -65,7 +65,7 @@ def test_last_k_holds_out_k_targets_and_trains_only_before_the_validation_target
     out = tmp_path / "ml"
     result = build("movielens_100k", source=write_movielens_100k(tmp_path / "src"), out=out, protocol="last_k", k=3)
     train, validation, test = (by_user(out, split) for split in ("train", "validation", "test"))
-    user4 = [1 + i % 8 for i in range(12)]
+    user4 = [1 + i for i in range(12)]
     assert test[4]["item_ids"] == user4[:-3] and test[4]["targets"] == user4[-3:]
     assert validation[4]["item_ids"] == user4[:-6] and validation[4]["targets"] == user4[-6:-3]
     assert train[4]["item_ids"] == user4[:-6]

@@ -158,6 +158,8 @@ def test_accelerate_launch_with_two_cpu_processes_trains_and_reports_on_the_whol
     log = completed.stdout + completed.stderr
     assert completed.returncode == 0, log[-4000:]
     assert log.count("Wrote the model, tokenizer, train_config.yaml, training_args.json and results.json") == 1
+    # Only the main process logs at INFO, as accelerate decides it (mpirun sets no RANK for train.py to read).
+    assert log.count("Class weights (inverse)") == 1, log[-4000:]
     assert not list(output_dir.glob(".staging*"))
 
     results = read_results(output_dir)

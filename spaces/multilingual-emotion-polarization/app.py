@@ -11,14 +11,20 @@ import functools
 import html
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import torch
 
-from emotion_polarization.batch import BatchError, classify_frame, find_text_column, read_csv, write_csv
+from emotion_polarization.batch import (
+    BatchError,
+    PredictionFiles,
+    classify_frame,
+    find_text_column,
+    read_csv,
+    write_csv,
+)
 from emotion_polarization.classifier import Prediction, TextClassifier
 from emotion_polarization.examples import EXAMPLES
 from emotion_polarization.languages import detect_language, iso_codes, language_choices, language_name
@@ -171,6 +177,7 @@ def make_handlers(settings: SpaceSettings, served: dict[str, ServedModel]):
         task: entry.model for task, entry in served.items() if isinstance(entry.model, TextClassifier)
     }
     limits = settings.limits
+    prediction_files = PredictionFiles()
 
     @friendly_errors
     def classify_text(text: str, language: str):
@@ -242,7 +249,7 @@ def make_handlers(settings: SpaceSettings, served: dict[str, ServedModel]):
             )
         except BatchError as error:
             return batch_failed(f"⚠️ {error}")
-        output = write_csv(result, tempfile.mkdtemp(prefix="predictions-"), f"{Path(path).stem}-predictions.csv")
+        output = write_csv(result, prediction_files.new_folder(), f"{Path(path).stem}-predictions.csv")
         summary = f"Classified {len(result):,} rows of column '{column}'. Download the predictions below."
         # The preview shows the predicted labels; the probabilities are in the file.
         preview = result[[column, "detected_language", *classifiers, "truncated"]].head(10).copy()

@@ -6,8 +6,11 @@ what to do); nothing half-written is offered for download.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -142,3 +145,21 @@ def write_csv(frame: pd.DataFrame, folder: str | os.PathLike, name: str) -> Path
         if os.path.exists(temporary):
             os.remove(temporary)
     return folder / name
+
+
+class PredictionFiles:
+    """Where the Space writes prediction files: one temporary folder for the whole process, a subfolder per batch.
+    Gradio copies a returned file into its own cache, so subfolders older than `keep_s` are removed when the next
+    batch starts, and the folder itself when the process ends: no `predictions-*` folder piles up in /tmp."""
+
+    def __init__(self, keep_s: float = 900.0):
+        self.keep_s = keep_s
+        self.root = Path(tempfile.mkdtemp(prefix="predictions-"))
+        atexit.register(shutil.rmtree, self.root, ignore_errors=True)
+
+    def new_folder(self) -> Path:
+        now = time.time()
+        for old in self.root.iterdir():
+            if now - old.stat().st_mtime >= self.keep_s:
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.root))
