@@ -1029,6 +1029,11 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     loss = build_hybrid_loss(config, labels, train_split)
     with args.main_process_first(desc="tokenizing"):
         tokenized = tokenize_classification(dataset, tokenizer, config, labels, language_weights)
+    if teacher is not None and distillation_kwargs["distil_logits"] and provenance.get("kept_token_ids") is None:
+        teacher_tokenizer = _teacher_tokenizer_if_different(config, tokenizer)
+        if teacher_tokenizer is not None:  # the teacher reads other pieces: its logits are computed once, up front
+            with args.main_process_first(desc="the teacher's logits"):
+                tokenized = _add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config)
 
     trainer_class, extra = HybridLossTrainer, {}
     if teacher is not None:
@@ -1085,6 +1090,31 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     if config.task == "lora" and config.lora.merge:
         _write_merged_model(trainer, run, tokenizer)
     return results
+
+
+def _teacher_tokenizer_if_different(config: ExperimentConfig, student_tokenizer):
+    """The distillation teacher's tokenizer when its vocabulary is not the student's, else None."""
+    teacher_tokenizer, _ = load_tokenizer([config.distillation.teacher])
+    return None if teacher_tokenizer.get_vocab() == student_tokenizer.get_vocab() else teacher_tokenizer
+
+
+def _add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config: ExperimentConfig):
+    """A `teacher_logits` column in the train and validation splits: the teacher's class logits for each text,
+    read through the teacher's own tokenizer (so any student tokenizer can learn from them)."""
+    from modeling.trainers import TEACHER_LOGITS
+
+    teacher.eval()
+    for split in (config.data.train_split, config.data.validation_split):
+        texts = dataset[split][config.data.text_column]
+        logits = []
+        with torch.no_grad():
+            for start in range(0, len(texts), 64):
+                encoded = teacher_tokenizer(texts[start : start + 64], padding=True, truncation=True,
+                                            max_length=config.model.max_length, return_tensors="pt")
+                logits.extend(teacher(**encoded).logits.float().tolist())
+        tokenized[split] = tokenized[split].add_column(TEACHER_LOGITS, logits)
+    logger.info("Teacher logits computed with the teacher's own tokenizer (it does not share the student's).")
+    return tokenized
 
 
 def _prepare_teacher(config: ExperimentConfig, labels: LabelInfo):

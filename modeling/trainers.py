@@ -17,6 +17,8 @@ from transformers import PreTrainedModel, Trainer
 from .losses import HybridLoss, distillation_kl
 
 EXAMPLE_WEIGHT = "example_weight"
+# Class logits of a teacher that reads another tokenizer, computed once over the data (see DistillationTrainer).
+TEACHER_LOGITS = "teacher_logits"
 # Name of the learned student -> teacher hidden-state projection while it is attached to the student.
 PROJECTION_ATTRIBUTE = "distillation_projection"
 
@@ -83,6 +85,10 @@ class DistillationTrainer(HybridLossTrainer):
         no class logits: it teaches through the hidden states only.
     objective="mlm": student and teacher are masked LMs; the task loss is the student's MLM cross-entropy and the
         KL compares the two vocabulary distributions at the masked positions (teacher columns `teacher_token_ids`).
+
+    A teacher over another tokenizer (e5's XLM-R pieces teaching a WordPiece student) cannot read the student's ids:
+    its class logits are computed once with its own tokenizer and come with each batch as `teacher_logits`; the KL
+    term then needs no shared vocabulary (hidden states, which do, are off).
 
     `teacher_token_ids[i]` is the teacher's id of the student's token i (`PrunedVocabulary.kept_ids`): the student's
     token sequence is fed to the teacher as is, so positions line up for hidden-state matching. Student layer i is
@@ -176,10 +182,24 @@ class DistillationTrainer(HybridLossTrainer):
         ]
         return torch.stack(losses).mean()
 
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if TEACHER_LOGITS not in self._signature_columns:
+            self._signature_columns.append(TEACHER_LOGITS)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs, labels, example_weights = self._split_inputs(inputs)
+        precomputed = inputs.pop(TEACHER_LOGITS, None)
         if labels is None:
             raise ValueError("DistillationTrainer needs a `labels` column in every batch.")
+        if precomputed is not None:  # a teacher with another tokenizer: its logits came with the batch
+            if self.hidden_weight > 0:
+                raise ValueError("Hidden states cannot be matched across tokenizers: set hidden_weight to 0.")
+            outputs = model(**inputs)
+            task_loss = self.loss(outputs["logits"], labels, example_weights)
+            kl = distillation_kl(outputs["logits"], precomputed.to(outputs["logits"].dtype), self.temperature)
+            loss = self.alpha * task_loss + (1.0 - self.alpha) * kl
+            return (loss, outputs) if return_outputs else loss
         want_hidden = self.hidden_weight > 0
         if self.objective == "mlm":
             outputs = model(**inputs, labels=labels, output_hidden_states=want_hidden)
@@ -343,6 +363,7 @@ def hidden_state_mse(student: torch.Tensor, teacher: torch.Tensor, attention_mas
 
 __all__ = [
     "EXAMPLE_WEIGHT",
+    "TEACHER_LOGITS",
     "TEACHER_EMBEDDING",
     "DistillationTrainer",
     "HybridLossTrainer",

@@ -190,3 +190,21 @@ def test_a_masked_lm_teacher_teaches_through_hidden_states_only(teachers, tmp_pa
     results = run(config, tmp_path)
     assert results["results"]["model"]["num_examples"] == 30
     assert (tmp_path / "student" / "model.safetensors").exists()
+
+
+def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_its_own(teachers, tmp_path, caplog):
+    """The mBERT route: a WordPiece student whose vocabulary is not the teacher's still learns its task logits."""
+    from test_training_support import corpus_texts, make_tokenizer
+
+    other = make_tokenizer(tmp_path / "other-tokenizer", corpus_texts(seed=9), vocab_size=120)
+    config = distillation_config(teachers, teachers["classifier"], tmp_path / "student")
+    config["model"]["tokenizer"] = str(other)
+    config["model"]["prune_vocabulary"] = False
+    config["training"]["num_train_epochs"] = 8
+    with caplog.at_level("INFO", logger="mbert_tiny_hub.training"):
+        results = run(config, tmp_path)
+    assert "Teacher logits computed with the teacher's own tokenizer" in caplog.text
+    assert results["results"]["model"]["accuracy"] >= 0.8
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(tmp_path / "student").get_vocab() == AutoTokenizer.from_pretrained(other).get_vocab()
