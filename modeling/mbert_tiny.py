@@ -29,7 +29,14 @@ from transformers.modeling_outputs import (
 # bert-base-multilingual-cased (about 20,000) plus the most frequent multi-character pieces of the corpus.
 DEFAULT_VOCAB_SIZE = 40_000
 
-# Presets: depth and width of the student. Head size is 64 everywhere, FFN is 4x hidden (the BERT recipe).
+# Presets: depth and width of the student, FFN 4x hidden (the BERT recipe). Built from scratch, heads are 64 wide.
+# Derived from a teacher (modeling.derivation), a student keeps whole teacher heads, so the head count follows the
+# teacher's head size: mBERT (64) gives the 2/4/6 heads below, multilingual-e5-small (32) gives 4/8/12. Whole heads
+# carry the teacher's attention patterns over unchanged, which cut heads would not; at a fixed width the count does
+# not change the parameters. Why these widths: Tiny6 keeps e5's full width (384), so its six layers are the
+# teacher's own (layers 0,2,4,6,8,10 match translations as well as all twelve, untrained); Tiny4 and Tiny2 spend the
+# rest of their budgets on a 40,000-piece vocabulary, which 22-28 language corpora need (a 20,000-piece vocabulary
+# would let Tiny4 stay 384 wide, at the cost of splitting the low-resource languages' words into characters).
 # Whole-model parameter counts at DEFAULT_VOCAB_SIZE (embeddings included): 5.6M, 13.6M, 26.4M;
 # budgets 6.2M, 15M, 28.4M.
 PRESETS = {

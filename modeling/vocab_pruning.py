@@ -8,7 +8,8 @@ XLM-R's 250,002 Unigram pieces, 82%), most of whose rows a model for a handful o
      becomes unknown: for WordPiece every `x` and `##x`; for Unigram without byte fallback every `x` and `▁x`
      whose letter belongs to a script the corpus uses (all non-letter characters, and `▁`, are always kept;
      `single_characters="all"` keeps every script),
-  3. the multi-character pieces the corpus uses most, until `vocab_size` is reached,
+  3. the multi-character pieces the corpus uses most, until `vocab_size` is reached (for Unigram, room the corpus
+     leaves is filled with the most probable pieces of its scripts by the tokenizer's own scores),
 and writes a tokenizer over the kept pieces. Because the kept vocabulary is a subset, greedy longest-match
 WordPiece picks the same pieces as before for every word whose original pieces were all kept, and Unigram's
 Viterbi search, scoring each kept piece as before, finds the same best segmentation whenever its pieces were kept.
@@ -104,6 +105,7 @@ def prune_vocabulary(
     vocab_size: int,
     min_frequency: int = 1,
     single_characters: str = "scripts",
+    fill_with_scores: bool = True,
 ) -> PrunedVocabulary:
     """Keep the special tokens, the single-character fallback pieces and the corpus's most frequent pieces.
 
@@ -115,6 +117,9 @@ def prune_vocabulary(
         min_frequency: a multi-character piece is kept only if the corpus uses it at least this often.
         single_characters: Unigram only: "scripts" keeps the single-character pieces of the scripts the corpus
             uses (plus every non-letter one), "all" keeps all of them. WordPiece always keeps all of them.
+        fill_with_scores: Unigram only: when the corpus uses fewer pieces than `vocab_size` allows, fill the rest
+            with the pieces of its scripts that the tokenizer's own scores rate most probable (a few hundred
+            training sentences then still get a vocabulary that covers their languages' unseen words).
 
     Returns:
         A `PrunedVocabulary`: the new tokenizer (same class, normalizer, pre-tokenizer and special tokens) and the
@@ -165,7 +170,25 @@ def prune_vocabulary(
         if counts[index] >= max(min_frequency, 1) and int(index) not in mandatory
     ]
     frequent = [int(index) for index in candidates[: vocab_size - len(mandatory)]]
-    kept_ids = sorted(mandatory | set(frequent))
+    probable: list[int] = []
+    if unigram and fill_with_scores and len(mandatory) + len(frequent) < vocab_size:
+        # A small corpus leaves room: fill it with the pieces the tokenizer itself rates most probable (its Unigram
+        # log-probabilities, learned on a web-scale corpus) among those written in the corpus's scripts, so words
+        # the corpus never showed still keep their pieces instead of falling apart into characters.
+        taken = mandatory | set(frequent)
+        scores = spec["model"]["vocab"]
+        ranked = sorted(
+            (index for index in range(len(scores)) if index not in taken and index not in special_ids),
+            key=lambda index: -scores[index][1],
+        )
+        room = vocab_size - len(taken)
+        for index in ranked:
+            if len(probable) >= room:
+                break
+            body = scores[index][0].replace(prefix, "")
+            if body and all(script_of(character) in scripts or script_of(character) == "" for character in body):
+                probable.append(index)
+    kept_ids = sorted(mandatory | set(frequent) | set(probable))
     new_vocab = {id_to_token[old]: new for new, old in enumerate(kept_ids)}
 
     if unigram:
@@ -213,6 +236,7 @@ def prune_vocabulary(
         "special": len(special_ids),
         "single_character": len(single_ids),
         "frequent": len(frequent),
+        "probable": len(probable),
         "corpus_pieces_used": int((counts > 0).sum()),
         "corpus_tokens": int(counts.sum()),
         "corpus_tokens_covered": int(counts[kept_ids].sum()),

@@ -251,3 +251,20 @@ def test_toy_pruning_resegments_dropped_pieces_without_unk():
     assert pruned.tokenizer.tokenize("cab dd") == ["c", "##a", "##b", "d", "##d"]
     assert pruned.tokenizer.tokenize("abc") == ["abc"]
     assert pruned.tokenizer("abc").input_ids[0] == pruned.tokenizer.cls_token_id
+
+
+@pytest.mark.shared_data
+def test_unigram_room_a_small_corpus_leaves_goes_to_the_most_probable_pieces_of_its_scripts(e5_tokenizer, e5_split):
+    corpus, held_out = e5_split
+    small = corpus[:100]  # a few-shot training set: most held-out words never appear in it
+    bare = prune_vocabulary(e5_tokenizer, small, 20_000, fill_with_scores=False)
+    filled = prune_vocabulary(e5_tokenizer, small, 20_000)
+    assert filled.stats["probable"] > 0 and len(filled) == 20_000 > len(bare)
+    assert "漢" not in filled.tokenizer.get_vocab() or any("漢" in text for text in small)  # only the corpus's scripts
+
+    def pieces_per_text(pruned):
+        return sum(len(pruned.tokenizer(text)["input_ids"]) for rows in held_out.values() for text in rows[:30])
+
+    original = sum(len(e5_tokenizer(text)["input_ids"]) for rows in held_out.values() for text in rows[:30])
+    assert pieces_per_text(filled) < pieces_per_text(bare)
+    assert pieces_per_text(filled) < 1.3 * original  # close to the original segmentation on unseen text
