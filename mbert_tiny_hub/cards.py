@@ -30,6 +30,9 @@ TEMPLATES = {
     "fill-mask": "mbert_tiny_mlm.md",
 }
 DEFAULT_LICENSE = "apache-2.0"
+# Explicit, never inferred: the Hub has no recommendation task, and left to infer from BERT4Rec's auto_map
+# (AutoModelForMaskedLM) it would offer a fill-mask widget that cannot run a recommender.
+PIPELINE_TAGS = {"text-classification": "text-classification", "fill-mask": "fill-mask", "sequential-recommendation": "other"}
 CLASSIFICATION_METRICS = (
     ("accuracy", "accuracy", "Accuracy", None),
     ("macro_f1", "f1", "Macro F1", "macro"),
@@ -101,6 +104,7 @@ def build_model_card(
     model_config = _load(None, output_dir / "config.json", "config")
     adapter_config = _load(None, output_dir / "adapter_config.json", "adapter config")
     training_args = _load(None, output_dir / "training_args.json", "training arguments")
+    tokenizer_config = _load(None, output_dir / "tokenizer_config.json", "tokenizer config")
     hub_settings = (train_config or {}).get("hub") or {}
 
     is_adapter = adapter_config is not None
@@ -133,7 +137,7 @@ def build_model_card(
         language=languages or None,
         license=license or hub_settings.get("license") or DEFAULT_LICENSE,
         library_name="peft" if is_adapter else "transformers",
-        pipeline_tag=task if task in ("text-classification", "fill-mask") else None,
+        pipeline_tag=PIPELINE_TAGS.get(task),
         datasets=dataset_ids or None,
         base_model=base_model if base_model and _looks_like_hub_id(base_model) else None,
         tags=_tags(kind, model_config, results, list(tags or hub_settings.get("tags") or [])),
@@ -150,6 +154,8 @@ def build_model_card(
         "dataset": dataset,
         "languages": languages,
         "architecture": _architecture(model_config),
+        "max_length": max_input_length(model_config, tokenizer_config),
+        "remote_code": bool((model_config or {}).get("auto_map")),
         "adapter": _adapter_summary(adapter_config),
         "parameters": ((results or {}).get("model") or {}).get("parameters"),
         "size_on_disk_mb": ((results or {}).get("model") or {}).get("size_on_disk_mb"),
@@ -458,9 +464,19 @@ def _training_summary(train_config: dict | None, training_args: dict | None) -> 
 def _architecture(config: dict | None) -> dict | None:
     if not config or "hidden_size" not in config:
         return None
-    keys = ("preset", "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size",
-            "max_position_embeddings")
+    keys = ("preset", "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
     return {key: config[key] for key in keys if config.get(key) is not None}
+
+
+def max_input_length(model_config: dict | None, tokenizer_config: dict | None) -> int | None:
+    """The one max length a card states: where the tokenizer truncates (`model_max_length`, the trained length of
+    a from-scratch model), never past the model's position embeddings."""
+    limits = [
+        value
+        for value in ((tokenizer_config or {}).get("model_max_length"), (model_config or {}).get("max_position_embeddings"))
+        if isinstance(value, int) and 0 < value < 10**9  # transformers' "no limit" is a huge sentinel
+    ]
+    return min(limits) if limits else None
 
 
 def _adapter_summary(adapter_config: dict | None) -> dict | None:

@@ -58,6 +58,9 @@ class ModelConfig:
     max_length: int = 128  # tokens per example (classification) or per block (mlm)
     config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # any model config field
     trust_remote_code: bool = False
+    # Also save the project's model code with the checkpoint (`auto_map` + modeling file: the Hub then tags it
+    # custom_code). Off: a plain BERT checkpoint that stock transformers loads as it is.
+    remote_code: bool = False
     ignore_mismatched_sizes: bool = False  # start a new classifier head on a checkpoint with other labels
 
 

@@ -37,6 +37,7 @@ from data_scripts import load_built_dataset
 
 from .config import ConfigError, ExperimentConfig, save_config
 from .metrics import classification_report, confusion_matrix, make_compute_metrics, predictions_from_logits
+from .tokenizer_classes import standard_tokenizer
 
 logger = logging.getLogger("mbert_tiny_hub.training")
 
@@ -432,8 +433,13 @@ def _is_mbert_tiny_checkpoint(name_or_path: str, **kwargs) -> bool:
         config = AutoConfig.from_pretrained(name_or_path, **kwargs)
     except Exception:  # noqa: BLE001 - the real load below reports the problem
         return False
+    from modeling.mbert_tiny import PRESETS
+
     auto_map = getattr(config, "auto_map", None) or {}
-    return any(str(target).startswith("mbert_tiny.") for target in auto_map.values())
+    # Remote-code checkpoints name this file in auto_map; plain ones (the default) still record their preset.
+    return any(str(target).startswith("mbert_tiny.") for target in auto_map.values()) or (
+        getattr(config, "model_type", None) == "bert" and getattr(config, "preset", None) in PRESETS
+    )
 
 
 def _tokenizer_candidates(config: ExperimentConfig, *fallbacks: str | None):
@@ -966,6 +972,19 @@ def finalize_output_folder(
         logger.info("Pushed %s to %s%s", output_dir, repo_id, "" if info else " (nothing changed)")
 
 
+def _saving_remote_code(trainer, config: ExperimentConfig):
+    """With model.remote_code, the final save also carries the model's code and `auto_map`; otherwise (and for
+    models that are not mBERT-Tiny) nothing changes: a plain checkpoint."""
+    import contextlib
+
+    from modeling.mbert_tiny import MBertTinyPreTrainedModel, remote_code
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if config.model.remote_code and isinstance(model, MBertTinyPreTrainedModel):
+        return remote_code(model)
+    return contextlib.nullcontext()
+
+
 def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[Path], None] | None = None) -> None:
     """Save the final model, tokenizer, train_config.yaml, training_args.json and results.json into a staging
     folder, then move them into the output folder (main process only; everyone waits)."""
@@ -974,7 +993,8 @@ def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[
     if trainer.is_world_process_zero() and staging.exists():
         shutil.rmtree(staging)
     trainer.accelerator.wait_for_everyone()
-    (save or (lambda folder: trainer.save_model(str(folder))))(staging)
+    with _saving_remote_code(trainer, run.config):
+        (save or (lambda folder: trainer.save_model(str(folder))))(staging)
     if trainer.is_world_process_zero():
         save_config(run.config, staging / "train_config.yaml")
         (staging / "training_args.json").write_text(trainer.args.to_json_string() + "\n", encoding="utf-8")
@@ -1034,6 +1054,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
         if teacher_tokenizer is not None:  # the teacher reads other pieces: its logits are computed once, up front
             with args.main_process_first(desc="the teacher's logits"):
                 tokenized = _add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config)
+    tokenizer = standard_tokenizer(tokenizer)  # saved as BertTokenizer / XLMRobertaTokenizer, no truncation baked in
 
     trainer_class, extra = HybridLossTrainer, {}
     if teacher is not None:
@@ -1323,6 +1344,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
     parameters = describe_parameters(model)
     with args.main_process_first(desc="tokenizing the corpus"):
         blocks = group_into_blocks(corpus, tokenizer, config.model.max_length)
+    tokenizer = standard_tokenizer(tokenizer)
     if len(blocks) < 2:
         raise ConfigError(
             f"{config.source}: the corpus gives {len(blocks)} block(s) of {config.model.max_length} tokens; "

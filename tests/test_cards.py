@@ -184,7 +184,7 @@ def test_recommender_cards_report_every_protocol_and_the_baselines(tmp_path):
     assert "| Recall@10 | 0.1500 | 0.1600 | 0.1700 |" in str(card)
     assert "| NDCG@10 | 0.0750 | 0.0250 |" in str(card)  # model next to the most-popular baseline
     assert "| metric | full ranking | 100 sampled uniform negatives | 100 sampled popularity negatives |" in str(card)
-    assert 'trust_remote_code=True' in str(card) and card.data.get("pipeline_tag") is None
+    assert 'trust_remote_code=True' in str(card) and card.data.get("pipeline_tag") == "other"
 
 
 def test_a_template_that_prints_none_fails_instead_of_publishing_it(model_dir, tmp_path):

@@ -156,9 +156,13 @@ def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_pat
     from mbert_tiny_hub.training import LabelInfo, apply_lora, build_model
     from modeling.mbert_tiny import MBertTinyConfig, MBertTinyForMaskedLM
 
-    # An MLM checkpoint (what task: mlm writes) has no pooler; LoRA on it must train the new pooler with the head.
+    # An MLM checkpoint (what task: mlm writes: a plain BERT checkpoint that records its preset) has no pooler;
+    # LoRA on it must train the new pooler with the head.
     MBertTinyForMaskedLM(
-        MBertTinyConfig(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+        MBertTinyConfig(
+            vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+            preset="tiny2",
+        )
     ).save_pretrained(tmp_path / "mlm")
     make_tokenizer(tmp_path / "mlm")
     config = config_from_dict({"task": "lora", "model": {"name_or_path": str(tmp_path / "mlm")}})
