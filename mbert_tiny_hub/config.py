@@ -158,6 +158,12 @@ class HubConfig:
     repo_id: str | None = None
     private: bool = False
     revision: str | None = None
+    # Model card metadata; each defaults to what the results and the dataset's card say.
+    datasets: list[str] | None = None  # the training data's Hub dataset ids (e.g. [org/brighter])
+    language: list[str] | None = None  # ISO 639 codes (ISO 639-1 where one exists)
+    license: str | None = None  # a Hub licence identifier (default apache-2.0)
+    tags: list[str] | None = None  # added to the card's own tags
+    base_model: str | None = None  # the Hub id of the model this one started from (e.g. its teacher)
 
 
 SECTIONS: dict[str, type] = {

@@ -682,6 +682,9 @@ def _plot_results(results: Mapping, folder: Path) -> list[Path]:
     return written
 
 
+plot_results = _plot_results  # train.py writes the same plots into its output folder
+
+
 def _move_into(staging: Path, destination: Path) -> None:
     """Move every file of `staging` into `destination` (created if needed), each with one atomic rename."""
     destination.mkdir(parents=True, exist_ok=True)

@@ -1001,6 +1001,9 @@ def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[
         if results is not None:
             results["model"]["size_on_disk_mb"] = _weights_size_mb(staging)
             _write_json(staging / "results.json", results)
+            from .evaluation import plot_results
+
+            plot_results(results, staging)  # the same PNGs as evaluate.py; the card embeds them
         _promote(staging, output_dir)
         logger.info(
             "Wrote the model, tokenizer, train_config.yaml, training_args.json and results.json to %s", output_dir

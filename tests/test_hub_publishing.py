@@ -323,3 +323,15 @@ def test_a_space_folder_is_pushed_as_a_gradio_space(hub, tmp_path):
     push_folder(folder, "org/demo", "space", endpoint=hub.url, token=hub.token)
     assert online_api(hub).space_info("org/demo").sdk == "gradio"
     assert set(hub.files("org/demo", "space")) == {".gitattributes", "README.md", "app.py"}
+
+
+def test_a_card_written_before_the_repo_id_was_known_is_pushed_naming_the_real_repo(hub, published, tmp_path):
+    from mbert_tiny_hub.cards import write_model_card
+
+    folder = shutil.copytree(published.model_dir, tmp_path / "mbert-tiny4-later")
+    write_model_card(folder)  # what train.py writes without --push_to_hub
+    assert '"path/to/mbert-tiny4-later"' in (folder / "README.md").read_text()
+    push_model(folder, "org/mbert-tiny4-later", endpoint=hub.url, token=hub.token)
+    pushed = hub.files("org/mbert-tiny4-later")["README.md"]
+    pushed = pushed.decode() if isinstance(pushed, bytes) else pushed
+    assert 'model="org/mbert-tiny4-later"' in pushed and "path/to/" not in pushed

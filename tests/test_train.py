@@ -119,6 +119,20 @@ def test_saved_model_loads_as_stock_bert_and_gives_the_same_logits_as_the_projec
         torch.testing.assert_close(stock(**batch).logits, ours(**batch).logits, atol=1e-5, rtol=1e-4)
 
 
+def test_the_runs_card_passes_the_hub_metadata_checks_with_a_widget_per_language_and_its_plots(trained):
+    from huggingface_hub import ModelCard
+
+    from mbert_tiny_hub.card_validation import card_metadata_problems
+
+    output_dir, _ = trained
+    assert card_metadata_problems(output_dir / "README.md") == []
+    card = ModelCard.load(output_dir / "README.md")
+    assert card.data.language == ["en", "es"]
+    assert [example["example_title"] for example in card.data.widget] == ["en", "es"]
+    for name in ("per_class_f1.png", "per_language_f1.png", "confusion_matrix.png"):
+        assert (output_dir / name).stat().st_size > 1000 and f"]({name})" in card.text
+
+
 def test_remote_code_is_an_explicit_option_of_the_model_section(fixtures, tmp_path):
     from transformers import AutoModelForSequenceClassification
 
