@@ -678,18 +678,19 @@ def apply_lora(model: nn.Module, config: ExperimentConfig, missing_keys: Sequenc
             f"{source}: lora.target_modules {missing} do not exist in {type(model).__name__}. Its linear modules: "
             f"{', '.join(linear_module_names(model))}."
         )
-    modules_to_save = lora.modules_to_save
-    if modules_to_save is None:
-        modules_to_save = [name for name in ("classifier", "score") if hasattr(model, name)][:1]
-        if any(".pooler." in f".{key}" for key in missing_keys):
-            modules_to_save.append("pooler")  # a base without a trained pooler: train it with the head
+    modules_to_save = list(lora.modules_to_save or [])
+    if lora.modules_to_save is None and any(".pooler." in f".{key}" for key in missing_keys):
+        modules_to_save.append("pooler")  # a base without a trained pooler: train it with the head
+    # task_type SEQ_CLS already trains and saves the head (peft adds "classifier" and "score"): never list it twice.
+    extra_modules = [name for name in dict.fromkeys(modules_to_save) if name not in ("classifier", "score")]
+    head_modules = ["classifier", "score"]
     peft_config = PeftLoraConfig(
         task_type=TaskType.SEQ_CLS,
         r=lora.r,
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=list(lora.target_modules),
-        modules_to_save=modules_to_save,
+        modules_to_save=extra_modules or None,
         bias=lora.bias,
     )
     try:
@@ -702,7 +703,7 @@ def apply_lora(model: nn.Module, config: ExperimentConfig, missing_keys: Sequenc
         lora.r,
         lora.alpha,
         ", ".join(lora.target_modules),
-        ", ".join(modules_to_save) or "nothing",
+        ", ".join(extra_modules + [name for name in head_modules if hasattr(model, name)]),
         f"{trainable:,}",
         f"{total:,}",
         100.0 * trainable / total,
