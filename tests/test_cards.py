@@ -157,7 +157,8 @@ def test_adapter_cards_name_the_base_model_and_the_lora_settings(tmp_path):
 
     assert card.data.base_model == "org/mbert-tiny4"
     assert card.data.library_name == "peft"
-    assert 'AutoPeftModelForSequenceClassification.from_pretrained("org/tiny4-lora")' in str(card)
+    assert 'AutoPeftModelForSequenceClassification.from_pretrained(\n    "org/tiny4-lora",' in str(card)
+    assert "id2label=dict(enumerate(labels))" in str(card)  # the head's labels travel with the snippet
     assert "| target_modules | query, value |" in str(card) and "| r | 8 |" in str(card)
     assert "| trainable parameters | 2,051 |" in str(card)
     assert card_metadata_problems(card) == []
