@@ -182,9 +182,7 @@ TOP_LEVEL_KEYS = ("task", *SECTIONS, *FREE_SECTIONS)
 # TrainingArguments fields a config must not set: the run decides them, or they would put a token in a file.
 FORBIDDEN_TRAINING_KEYS = {
     "hub_token": "tokens never go in a config: set HF_TOKEN or run `hf auth login`",
-    "push_to_hub": "use `hub.repo_id` or `train.py --push_to_hub org/name`",
-    "hub_model_id": "use `hub.repo_id` or `train.py --push_to_hub org/name`",
-    "resume_from_checkpoint": "use `train.py --resume`",
+    "resume_from_checkpoint": "use `train.py --resume` (a local checkpoint, else the Hub repo's last-checkpoint)",
 }
 
 

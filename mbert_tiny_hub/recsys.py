@@ -572,7 +572,8 @@ def train_bert4rec(
         getattr(callback, "runtime_before_s", 0.0) for callback in trainer.callback_handler.callbacks
     )
     model = trainer.model
-    trainer.save_model(args.output_dir)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
+    # _internal_call: with push_to_hub the Trainer would push its own card here; train.py pushes the finished folder.
+    trainer.save_model(args.output_dir, _internal_call=True)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
 
     results = None
     if options.evaluate_test and "test" in dataset:

@@ -84,8 +84,11 @@ class RunOptions:
     """How train.py runs a config: where, whether it resumes, where it publishes."""
 
     output_dir: str | None = None
-    resume: bool | str = False  # True: the last checkpoint in output_dir; a path: that checkpoint
-    push_to_hub: str | None = None
+    # True: the last checkpoint in output_dir, else the Hub repo's last-checkpoint; a path: that checkpoint
+    resume: bool | str = False
+    push_to_hub: str | bool | None = None  # a repo id, or True with hub_model_id (HF style)
+    hub_model_id: str | None = None
+    hub_strategy: str | None = None  # the Trainer's checkpoint pushes; default "checkpoint" (last-checkpoint)
     private: bool | None = None
     revision: str | None = None
     overwrite_output_dir: bool = False
@@ -995,7 +998,9 @@ def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[
         shutil.rmtree(staging)
     trainer.accelerator.wait_for_everyone()
     with _saving_remote_code(trainer, run.config):
-        (save or (lambda folder: trainer.save_model(str(folder))))(staging)
+        # _internal_call: with push_to_hub the Trainer would push its own card here; finalize_output_folder pushes
+        # the finished folder (with the project's card) instead.
+        (save or (lambda folder: trainer.save_model(str(folder), _internal_call=True)))(staging)
     if trainer.is_world_process_zero():
         save_config(run.config, staging / "train_config.yaml")
         (staging / "training_args.json").write_text(trainer.args.to_json_string() + "\n", encoding="utf-8")
@@ -1084,7 +1089,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
 
     unwrapped = trainer.accelerator.unwrap_model(trainer.model)
     model_class = type(unwrapped.get_base_model() if config.task == "lora" else unwrapped).__name__
-    model_name = run.options.push_to_hub or config.hub.repo_id or str(run.output_dir)
+    model_name = hub_repo_id(config, run.options) or str(run.output_dir)
     results = classification_results(
         trainer,
         run,
@@ -1403,7 +1408,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": _command_line(run.options),
         "model": {
-            "name_or_path": run.options.push_to_hub or config.hub.repo_id or str(run.output_dir),
+            "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
             "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
             "parameters": parameters,
             "size_on_disk_mb": None,
@@ -1565,7 +1570,98 @@ def check_output_dir(output_dir: Path, overwrite: bool) -> None:
         )
 
 
-def _resume_checkpoint(output_dir: Path, resume: bool | str) -> str | None:
+def hub_repo_id(config: ExperimentConfig, options: RunOptions) -> str | None:
+    """The Hub repo a run pushes to: `--push_to_hub org/name`, `--hub_model_id` / training.hub_model_id (with
+    `--push_to_hub` or training.push_to_hub), or hub.repo_id; None when the run does not push."""
+    wants_push = bool(options.push_to_hub) or bool(config.training.get("push_to_hub")) or bool(config.hub.repo_id)
+    if not wants_push:
+        return None
+    repo_id = (
+        (options.push_to_hub if isinstance(options.push_to_hub, str) else None)
+        or options.hub_model_id
+        or config.training.get("hub_model_id")
+        or config.hub.repo_id
+    )
+    if not repo_id:
+        raise ConfigError(
+            f"{config.source}: pushing to the Hub needs a repository id: --push_to_hub --hub_model_id org/name "
+            "(or training.hub_model_id, or hub.repo_id)."
+        )
+    return repo_id
+
+
+def _check_before_pushing(config: ExperimentConfig, options: RunOptions, repo_id: str) -> None:
+    """The project's checks in front of the Trainer's Hub integration, before any training: the repo id, the Hub and
+    the token (`hub.check_push_access`), and, for a public repo, the licence of what checkpoints carry: a
+    recommender's checkpoints hold its item vocabulary (titles and genres copied from the training data), so its
+    dataset must be redistributable (the rule `hub.check_licence` applies to the finished folder)."""
+    try:
+        from . import hub
+    except ImportError as error:
+        raise ConfigError(f"--push_to_hub needs mbert_tiny_hub.hub, which this checkout does not have ({error}).") from None
+    try:
+        hub.check_push_access(repo_id, "model")
+    except hub.PublishError as error:
+        raise ConfigError(f"--push_to_hub {repo_id}: {error}") from None
+    if config.task == "bert4rec" and config.data.dataset and not _push_private(config, options):
+        from data_scripts import dataset_card_metadata
+
+        metadata = dataset_card_metadata(config.data.dataset, revision=config.data.revision)
+        if not hub.is_redistributable(metadata):
+            raise ConfigError(
+                f"{config.source}: refusing to push to the public repository {repo_id}: the card of "
+                f"{config.data.dataset} says it may not be redistributed (licence: {hub.licence_text(metadata)}), "
+                "and every checkpoint pushed carries its item titles. Push to a private repository (--private)."
+            )
+
+
+def _push_private(config: ExperimentConfig, options: RunOptions) -> bool:
+    if options.private is not None:
+        return bool(options.private)
+    return bool(config.training.get("hub_private_repo") or config.hub.private)
+
+
+def _enable_trainer_pushes(config: ExperimentConfig, options: RunOptions, repo_id: str) -> None:
+    """Let the Trainer's own Hub integration push every save (and `last-checkpoint`, to resume from). Recorded in
+    the config's `training:` (train_config.yaml), never with a token: the Trainer reads HF_TOKEN or the login."""
+    config.training["push_to_hub"] = True
+    config.training["hub_model_id"] = repo_id
+    config.training["hub_private_repo"] = _push_private(config, options)
+    config.training["hub_strategy"] = options.hub_strategy or config.training.get("hub_strategy") or "checkpoint"
+    if config.hub.revision and "hub_revision" not in config.training:
+        config.training["hub_revision"] = config.hub.revision
+
+
+def _download_hub_checkpoint(output_dir: Path, repo_id: str, revision: str | None) -> str | None:
+    """The repo's `last-checkpoint` (pushed by hub_strategy checkpoint), as output_dir/checkpoint-<step>; None when
+    the repo has none."""
+    import tempfile
+
+    from huggingface_hub import snapshot_download
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".hub-checkpoint-") as tmp:
+        try:
+            snapshot_download(repo_id, revision=revision, allow_patterns=["last-checkpoint/*"], local_dir=tmp)
+        except Exception as error:  # noqa: BLE001 - reported with what to do
+            logger.warning("Could not read %s's last-checkpoint from the Hub: %s", repo_id, error)
+            return None
+        checkpoint = Path(tmp) / "last-checkpoint"
+        if not (checkpoint / "trainer_state.json").is_file():
+            return None
+        step = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
+        target = output_dir / f"checkpoint-{step}"
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(checkpoint, target)
+    shutil.rmtree(target / ".cache", ignore_errors=True)  # snapshot_download's bookkeeping
+    logger.info("Downloaded the Hub's last-checkpoint of %s (step %d) to %s", repo_id, step, target)
+    return str(target)
+
+
+def _resume_checkpoint(
+    output_dir: Path, resume: bool | str, repo_id: str | None = None, revision: str | None = None
+) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     if not resume:
@@ -1575,8 +1671,14 @@ def _resume_checkpoint(output_dir: Path, resume: bool | str) -> str | None:
             raise ConfigError(f"--resume {resume}: no such checkpoint folder.")
         return resume
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if last is None and repo_id and _is_main_process():
+        last = _download_hub_checkpoint(output_dir, repo_id, revision)
     if last is None:
-        raise ConfigError(f"--resume: {output_dir} has no checkpoint-* folder to resume from; run without --resume.")
+        raise ConfigError(
+            f"--resume: {output_dir} has no checkpoint-* folder to resume from"
+            + (f", and {repo_id} on the Hub has no last-checkpoint" if repo_id else "")
+            + "; run without --resume."
+        )
     return last
 
 
@@ -1598,19 +1700,11 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
     options = options or RunOptions()
     output_dir = Path(options.output_dir or config.training.get("output_dir") or default_output_dir(config))
     check_output_dir(output_dir, options.overwrite_output_dir)
-    repo_id = options.push_to_hub or config.hub.repo_id
+    repo_id = hub_repo_id(config, options)
     if repo_id:
-        try:
-            from . import hub
-        except ImportError as error:
-            raise ConfigError(
-                f"--push_to_hub needs mbert_tiny_hub.hub, which this checkout does not have ({error})."
-            ) from None
-        try:  # fail now, not after hours of training
-            hub.check_push_access(repo_id, "model")
-        except hub.PublishError as error:
-            raise ConfigError(f"--push_to_hub {repo_id}: {error}") from None
-    resume_from = _resume_checkpoint(output_dir, options.resume)
+        _check_before_pushing(config, options, repo_id)  # fail now, not after hours of training
+        _enable_trainer_pushes(config, options, repo_id)
+    resume_from = _resume_checkpoint(output_dir, options.resume, repo_id, config.hub.revision)
     replace = False
     if resume_from is None and _has_run_files(output_dir):
         if not options.overwrite_output_dir:
@@ -1632,7 +1726,7 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
             shutil.rmtree(output_dir, ignore_errors=True)
         raise
     if _is_main_process():
-        finalize_output_folder(output_dir, results, config, options.push_to_hub, options.private, options.revision)
+        finalize_output_folder(output_dir, results, config, repo_id, options.private, options.revision)
         logger.info("Done in %.0f s: %s", time.time() - started, output_dir)
     return results
 

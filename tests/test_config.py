@@ -95,11 +95,12 @@ def test_an_unknown_task_suggests_the_closest_one(tmp_path):
         load_config(write(tmp_path, {"task": "distilation"}))
 
 
-def test_tokens_and_hub_settings_cannot_hide_in_training_arguments(tmp_path):
+def test_tokens_cannot_hide_in_training_arguments_but_the_trainers_hub_settings_are_allowed(tmp_path):
     with pytest.raises(ConfigError, match="training.hub_token is not allowed here: tokens never go in a config"):
         load_config(write(tmp_path, {"task": "classification", "training": {"hub_token": "hf_x"}}))
-    with pytest.raises(ConfigError, match="training.push_to_hub is not allowed here: use `hub.repo_id`"):
-        load_config(write(tmp_path, {"task": "classification", "training": {"push_to_hub": True}}, "b.yaml"))
+    hub = {"push_to_hub": True, "hub_model_id": "org/name", "hub_strategy": "checkpoint", "hub_private_repo": True}
+    config = load_config(write(tmp_path, {"task": "classification", "training": hub}, "b.yaml"))
+    assert config.training == hub
 
 
 def test_corpus_entries_are_validated(tmp_path):

@@ -1,0 +1,124 @@
+"""train.py on the Hub through the Trainer's own integration (loopback Hub): checkpoints pushed every save with
+`last-checkpoint`, a killed run resumed from the Hub on a fresh machine, and the project's checks in front."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from huggingface_hub import constants
+
+from hub_server import HubServer
+from test_training_support import (
+    make_classification_dataset,
+    make_tokenizer,
+    tiny_classification_config,
+    write_config,
+)
+
+REPO = "org/tiny-hub-run"
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with HubServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hub-train-data")
+    return {"tokenizer": make_tokenizer(root / "tokenizer"), "dataset": make_classification_dataset(root / "dataset")}
+
+
+def _env(hub, tmp_path, token="default"):
+    env = hub.client_env(token=token, base={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    env.update(HF_HOME=str(tmp_path / "hf-home"), OMP_NUM_THREADS="1")
+    return env
+
+
+def _config(data, tmp_path, output_dir, epochs):
+    config = tiny_classification_config(data["dataset"], data["tokenizer"], output_dir, num_train_epochs=epochs)
+    config["early_stopping"] = {"patience": None}
+    config["data"]["baselines"] = []
+    return write_config(tmp_path / f"config-{output_dir.name}.yaml", config)
+
+
+def _hub_step(hub) -> int:
+    try:
+        state = hub.files(REPO).get("last-checkpoint/trainer_state.json")
+    except KeyError:
+        return 0
+    return json.loads(state)["global_step"] if state else 0
+
+
+def test_a_killed_run_resumes_from_the_hubs_last_checkpoint_on_a_fresh_machine(hub, data, tmp_path, repo_root):
+    epochs, steps_per_epoch = 30, 6  # 96 training rows, batch 16
+    first = tmp_path / "first-machine"
+    command = [sys.executable, "train.py", "--config", str(_config(data, tmp_path, first, epochs)),
+               "--push_to_hub", "--hub_model_id", REPO]
+    process = subprocess.Popen(command, cwd=repo_root, env=_env(hub, tmp_path), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while process.poll() is None and _hub_step(hub) < 2 * steps_per_epoch and time.time() < deadline:
+        time.sleep(0.05)
+    process.kill()  # the machine goes away mid-run
+    output = process.communicate()[0]
+    pushed_step = _hub_step(hub)
+    assert process.returncode != 0, f"the run finished before it could be killed:\n{output[-3000:]}"
+    assert 2 * steps_per_epoch <= pushed_step < epochs * steps_per_epoch, output[-3000:]
+    files = hub.files(REPO)
+    assert {"config.json", "model.safetensors", "tokenizer.json", "last-checkpoint/optimizer.pt"} <= set(files)
+    assert any(commit.title.startswith("Training in progress") for commit in hub.commits(REPO))
+
+    # A fresh machine: nothing local but the config; --resume finds the checkpoint on the Hub.
+    fresh = tmp_path / "second-machine"
+    resumed = subprocess.run(
+        [sys.executable, "train.py", "--config", str(_config(data, tmp_path, fresh, epochs)), "--resume",
+         "--push_to_hub", "--hub_model_id", REPO],
+        cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert f"Downloaded the Hub's last-checkpoint of {REPO} (step {pushed_step})" in resumed.stderr
+    results = json.loads((fresh / "results.json").read_text())
+    assert results["training"]["global_steps"] == epochs * steps_per_epoch
+    logged_steps = [entry["step"] for entry in results["training"]["log_history"] if "eval_loss" in entry]
+    assert logged_steps[0] == steps_per_epoch  # the history before the kill came back with the checkpoint
+    assert results["model"]["name_or_path"] == REPO
+    final = hub.files(REPO)
+    readme = final["README.md"].decode()
+    assert f'model="{REPO}"' in readme and "results.json" in final
+    assert not any(name.startswith("checkpoint-") for name in final)
+    assert b"hf_" not in final["train_config.yaml"]  # the token never travels with the run
+
+
+def test_pushing_needs_a_token_and_is_refused_before_training(hub, data, tmp_path, repo_root):
+    output_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "train.py", "--config", str(_config(data, tmp_path, output_dir, 1)),
+         "--push_to_hub", REPO],
+        cwd=repo_root, env=_env(hub, tmp_path, token=None), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2 and "token" in result.stderr.lower()
+    assert not output_dir.exists() and ("model", REPO) not in hub.repos
+
+
+def test_a_dataset_that_may_not_be_redistributed_never_reaches_a_public_repo(hub, data, tmp_path, repo_root):
+    import shutil
+
+    dataset = shutil.copytree(data["dataset"], tmp_path / "restricted")
+    card = dataset / "README.md"
+    card.write_text(card.read_text().replace("---\n", "---\nredistributable: false\nlicense: other\n", 1))
+    config = tiny_classification_config(dataset, data["tokenizer"], tmp_path / "run", num_train_epochs=1)
+    result = subprocess.run(
+        [sys.executable, "train.py", "--config", str(write_config(tmp_path / "c.yaml", config)),
+         "--push_to_hub", "--hub_model_id", REPO],
+        cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2 and "may not be redistributed" in result.stderr
+    assert not (tmp_path / "run").exists() and ("model", REPO) not in hub.repos
