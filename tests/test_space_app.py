@@ -282,8 +282,40 @@ def test_space_readme_header_has_what_the_hub_needs(repo_root):
     assert (SPACE_DIR / header["app_file"]).is_file()
     assert 0 < len(header["short_description"]) <= 60
     configured = yaml.safe_load((SPACE_DIR / "space_config.yaml").read_text(encoding="utf-8"))["models"]
-    assert sorted(header["models"]) == sorted(value for value in configured.values() if value)
+    hub_ids = [entry for value in configured.values() if value for entry in value if not entry.startswith(".")]
+    assert sorted(header["models"]) == sorted(hub_ids)  # the Hub repos the config falls back to
+    assert set(header["preload_from_hub"]) <= set(hub_ids) and header["suggested_hardware"] == "cpu-basic"
+    readme = (SPACE_DIR / "README.md").read_text(encoding="utf-8")
+    assert "`HF_TOKEN`" in readme and all(f"--push_to_hub {repo_id}" in readme for repo_id in hub_ids)
     load_settings(SPACE_DIR / "space_config.yaml", environ={})  # the shipped config is valid
+
+
+def test_the_shipped_config_serves_the_local_models_once_they_are_written(tmp_path):
+    import shutil
+
+    # The repository's layout in miniature: outputs/ two levels above the Space's folder.
+    space = tmp_path / "repo" / "spaces" / "space"
+    space.mkdir(parents=True)
+    shutil.copy(SPACE_DIR / "space_config.yaml", space / "space_config.yaml")
+    before = load_settings(space / "space_config.yaml", environ={})
+    assert before.models["emotion"] == ModelSource("mbert-tiny-hub/mbert-tiny2-brighter-emotion")  # nothing local
+    for stamp in ("20261129-090000", "20261129-170000"):  # what `make demo` writes, one folder per run
+        (tmp_path / "repo" / "outputs" / f"quickstart-{stamp}").mkdir(parents=True)
+    after = load_settings(space / "space_config.yaml", environ={})
+    newest = (tmp_path / "repo/outputs/quickstart-20261129-170000").resolve()
+    assert after.models["emotion"] == ModelSource(str(newest), local=True)
+    (tmp_path / "repo" / "outputs" / "bert4rec_ml1m_m").mkdir()
+    served = load_settings(space / "space_config.yaml", environ={})
+    assert served.may_run_remote_code(served.models["recommender"])  # listed relative to the config file too
+
+
+def test_a_local_model_is_shown_by_its_relative_path_never_the_machines(tmp_path, monkeypatch):
+    (tmp_path / "outputs" / "quickstart").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert ModelSource.parse("outputs/quickstart", "x").display == "outputs/quickstart"
+    elsewhere = ModelSource(str(tmp_path / "outputs" / "quickstart"), local=True)
+    monkeypatch.chdir("/")
+    assert str(tmp_path) not in elsewhere.display
 
 
 def test_space_requirements_pin_what_the_project_pins(repo_root):

@@ -104,7 +104,7 @@ def model_markdown(entry: ServedModel) -> str:
     if entry.model is None:
         return f"**{TITLES.get(entry.task, entry.task).capitalize()} model:** {entry.problem}."
     source = entry.source
-    name = f"[{source}]({source.link})" if source.link else f"`{source.name_or_path}` (local folder)"
+    name = f"[{source}]({source.link})" if source.link else f"`{source.display}` (local folder)"
     lines = [f"**Model:** {name}"]
     if isinstance(entry.model, TextClassifier):
         config = entry.model.model.config
