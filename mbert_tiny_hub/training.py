@@ -808,7 +808,11 @@ def classification_results(
     if labels.multi_label:
         y_true = (y_true >= 0.5).astype(np.int64)
     languages = raw_test[config.data.language_column] if has_language else None
-    report = classification_report(y_true, y_pred, labels.names, labels.multi_label, languages=languages)
+    report = classification_report(
+        y_true, y_pred, labels.names, labels.multi_label, languages=languages,
+        train_languages=config.data.train_languages,
+    )
+    transfer = report.pop("transfer", None)
     report["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels.names, labels.multi_label)
     baselines = {}
     if trainer.is_world_process_zero() and config.data.baselines:
@@ -834,12 +838,15 @@ def classification_results(
         "training": _training_block(trainer, train_output),
         "environment": environment_info(trainer.args.world_size),
     }
-    if config.data.train_languages and languages is not None:
-        test_languages = sorted(set(languages) - set(config.data.train_languages))
+    if transfer and config.data.train_languages:
+        # The evaluate module's transfer block, on the zero-shot languages (those never trained on).
+        zero_shot = transfer["zero_shot"]
         results["transfer"] = {
-            "train_languages": sorted(config.data.train_languages),
-            "test_languages": test_languages,
-            "macro_f1": {lang: report["per_language"][lang]["macro_f1"] for lang in test_languages},
+            "train_languages": transfer["train_languages"],
+            "test_languages": zero_shot,
+            "zero_shot": zero_shot,
+            "accuracy": {language: transfer["accuracy"][language] for language in zero_shot},
+            "macro_f1": {language: transfer["macro_f1"][language] for language in zero_shot},
         }
     return results
 
