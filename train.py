@@ -74,7 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="create the Hub repo as private",
     )
     parser.add_argument("--revision", help="push to this branch of the Hub repo (created if missing)")
-    return parser.parse_args(argv)
+    from mbert_tiny_hub.cli import accept_both_spellings
+
+    return accept_both_spellings(parser).parse_args(argv)
 
 
 def main(argv=None) -> int:

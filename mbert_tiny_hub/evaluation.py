@@ -219,8 +219,10 @@ def predict_logits(
     was_training = model.training
     model.eval()
     indices, outputs = [], []
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     with torch.no_grad():
-        for batch in mine:
+        for batch in tqdm(mine, desc="Predicting", unit="batch", disable=not state.is_local_main_process):
             features = [{key: encodings[key][int(i)] for key in keys} for i in batch]
             inputs = tokenizer.pad(features, return_tensors="pt")
             logits = model(**{key: value.to(device) for key, value in inputs.items()}).logits

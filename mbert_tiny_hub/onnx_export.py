@@ -181,8 +181,10 @@ def main(argv=None) -> int:
         description="Export a model folder to ONNX (onnx/model.onnx and onnx/model_quantized.onnx inside it).",
     )
     parser.add_argument("folder", type=Path, help="a model folder written by train.py (or downloaded from the Hub)")
-    parser.add_argument("--no_int8", "--no-int8", dest="int8", action="store_false", help="skip the int8 variant")
-    args = parser.parse_args(argv)
+    parser.add_argument("--no_int8", dest="int8", action="store_false", help="skip the int8 variant")
+    from .cli import accept_both_spellings
+
+    args = accept_both_spellings(parser).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         paths = export_onnx(args.folder, int8=args.int8)

@@ -417,8 +417,11 @@ def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequenc
     order = sorted(range(len(histories)), key=lambda row: min(len(histories[row]), keep))
     was_training = model.training
     model.eval()
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     try:
-        for start in range(0, len(order), batch_size):
+        starts = range(0, len(order), batch_size)
+        for start in tqdm(starts, desc=f"Scoring {len(order):,} users", unit="batch", leave=False):
             rows = order[start : start + batch_size]
             scores = model.score_histories([histories[row] for row in rows], batch_size=batch_size)
             yield scores[:, NUM_SPECIAL_ITEMS:].cpu().numpy(), rows

@@ -457,9 +457,12 @@ def prune_for(config: ExperimentConfig, tokenizer, texts, source_name: str):
     from modeling.mbert_tiny import DEFAULT_VOCAB_SIZE
     from modeling.vocab_pruning import prune_vocabulary
 
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     vocab_size = config.model.vocab_size or DEFAULT_VOCAB_SIZE
+    counted = tqdm(texts, desc="Counting tokens for pruning", unit="text", total=_length(texts), leave=False)
     try:
-        pruned = prune_vocabulary(tokenizer, texts, vocab_size)
+        pruned = prune_vocabulary(tokenizer, counted, vocab_size)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: cannot prune the vocabulary of {source_name}: {error}") from None
     stats = pruned.stats
@@ -475,6 +478,13 @@ def prune_for(config: ExperimentConfig, tokenizer, texts, source_name: str):
         100.0 * stats["corpus_tokens_covered"] / max(stats["corpus_tokens"], 1),
     )
     return pruned
+
+
+def _length(values) -> int | None:
+    try:
+        return len(values)
+    except TypeError:
+        return None
 
 
 def _head_kwargs(labels: LabelInfo | None) -> dict:
@@ -742,9 +752,27 @@ def make_training_arguments(config: ExperimentConfig, output_dir: Path, task_def
 
     config.training = _resolve_training(config, output_dir, task_defaults)
     try:
-        return TrainingArguments(**config.training)
+        args = TrainingArguments(**config.training)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: training: {error}") from None
+    set_process_log_level(args)
+    return args
+
+
+def set_process_log_level(args) -> None:
+    """The Trainer's per-process log level (training.log_level on the main process, training.log_level_replica on
+    the others; "passive" leaves train.py's INFO / WARNING) for this project's, transformers' and datasets' loggers,
+    as the Hugging Face example scripts do."""
+    import datasets
+    import transformers
+    from transformers.training_args import trainer_log_levels
+
+    if trainer_log_levels[args.log_level if args.should_log else args.log_level_replica] == -1:
+        return  # passive: the levels train.py set stay
+    level = args.get_process_log_level()
+    logging.getLogger("mbert_tiny_hub").setLevel(level)
+    transformers.utils.logging.set_verbosity(level)
+    datasets.utils.logging.set_verbosity(level)
 
 
 def _early_stopping_callbacks(config: ExperimentConfig, args) -> list:
@@ -1480,6 +1508,7 @@ def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:
         args = TrainingArguments(**config.training)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: training: {error}") from None
+    set_process_log_level(args)
     _start_training(run, args)
     try:
         _, results = recsys.train_bert4rec(
