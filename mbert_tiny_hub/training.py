@@ -1762,7 +1762,8 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
             shutil.rmtree(output_dir, ignore_errors=True)
         raise
     if _is_main_process():
-        finalize_output_folder(output_dir, results, config, repo_id, options.private, options.revision)
+        private = _push_private(config, options) if repo_id else options.private
+        finalize_output_folder(output_dir, results, config, repo_id, private, options.revision)
         logger.info("Done in %.0f s: %s", time.time() - started, output_dir)
     return results
 
