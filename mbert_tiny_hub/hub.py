@@ -165,8 +165,9 @@ def push_model(
     endpoint: str | None = None,
     delete_missing: bool = False,
 ) -> CommitInfo | None:
-    """Push a training output folder (weights, config with `auto_map` and its code, tokenizer or item vocabulary,
-    training arguments, results and card). Writes the card from `results.json` first when `README.md` is missing."""
+    """Push a training output folder (weights, config (with `auto_map` and its code for remote-code models),
+    tokenizer or item vocabulary, training arguments, results, plots, ONNX files and card). Writes the card from
+    `results.json` first when `README.md` is missing or still names no repo (`path/to/<folder>`)."""
     output_dir = Path(output_dir)
     check_model_folder(output_dir)
     check_licence(output_dir, repo_id, "model", private)
