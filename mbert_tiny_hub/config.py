@@ -384,6 +384,26 @@ def _check_corpus(corpus: list | None, source: str) -> None:
             raise ConfigError(f"{source}: {where} needs exactly one of `path` (files) or `dataset` (folder/Hub id).")
 
 
+def _check_hub_metadata(hub: HubConfig, source: str) -> None:
+    """The card metadata a `hub:` section sets must be what the Hub accepts: checked now, not after training."""
+    from .card_validation import HUB_LICENSES
+
+    if hub.license is not None and hub.license not in HUB_LICENSES:
+        raise ConfigError(
+            f"{source}: hub.license {hub.license!r} is not a Hub licence identifier (e.g. apache-2.0, cc-by-4.0, "
+            "mit, other)."
+        )
+    for code in hub.language or []:
+        if not isinstance(code, str) or not code.isalpha() or not 2 <= len(code) <= 3:
+            raise ConfigError(f"{source}: hub.language {code!r} is not an ISO 639 code (e.g. en, es, pcm).")
+    references = {"hub.datasets": hub.datasets or [], "hub.base_model": [hub.base_model] if hub.base_model else []}
+    for what, values in references.items():
+        for value in values:
+            if not isinstance(value, str) or value.startswith(("/", ".", "~")):
+                raise ConfigError(f"{source}: {what} {value!r} must be a Hub repository id (org/name), not a path.")
+    # Three-letter codes with a two-letter one (eng) are accepted here: the card writes them as ISO 639-1 (en).
+
+
 def config_from_dict(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
     """Validate plain data (a parsed YAML file) and build an `ExperimentConfig`."""
     if not isinstance(data, dict):
@@ -414,6 +434,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
         source=source,
     )
     _check_corpus(config.data.corpus, source)
+    _check_hub_metadata(config.hub, source)
     from .baselines import BASELINES
 
     for name in config.data.baselines:

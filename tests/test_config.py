@@ -3,6 +3,7 @@ command-line overrides, and every config the project ships."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,17 @@ def test_train_py_help_documents_the_overrides():
         "accelerate launch",
     ):
         assert text in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "hub, message",
+    [
+        ({"license": "apache2"}, "hub.license 'apache2' is not a Hub licence identifier"),
+        ({"language": ["english"]}, "hub.language 'english' is not an ISO 639 code"),
+        ({"datasets": ["../data/brighter"]}, "hub.datasets '../data/brighter' must be a Hub repository id"),
+        ({"base_model": "/models/teacher"}, "hub.base_model '/models/teacher' must be a Hub repository id"),
+    ],
+)
+def test_card_metadata_in_the_hub_section_is_checked_before_training(tmp_path, hub, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write(tmp_path, {"task": "classification", "hub": hub}))
