@@ -1,7 +1,7 @@
 """Export a saved model folder to ONNX, into the folder itself, so that it is pushed with it.
 
-    python -m mbert_tiny_hub.onnx_export outputs/quickstart            # onnx/model.onnx + onnx/model_quantized.onnx
-    python -m mbert_tiny_hub.onnx_export outputs/quickstart --no_int8  # onnx/model.onnx only
+    python -m mbert_tiny_hub.onnx_export outputs/my-run            # onnx/model.onnx + onnx/model_quantized.onnx
+    python -m mbert_tiny_hub.onnx_export outputs/my-run --no_int8  # onnx/model.onnx only
 
 The folder is loaded with stock transformers (`AutoModelForSequenceClassification`, `AutoModelForMaskedLM` or
 `AutoModel`, from `architectures`) in eager attention, exported with `torch.onnx.export` (dynamic batch and sequence
@@ -15,8 +15,8 @@ Run it with ONNX Runtime:
 
     import onnxruntime as ort
     from transformers import AutoTokenizer
-    tokenizer = AutoTokenizer.from_pretrained("outputs/quickstart")
-    session = ort.InferenceSession("outputs/quickstart/onnx/model.onnx")
+    tokenizer = AutoTokenizer.from_pretrained("outputs/my-run")
+    session = ort.InferenceSession("outputs/my-run/onnx/model.onnx")
     logits = session.run(None, dict(tokenizer(["Qué día tan feliz"], truncation=True, return_tensors="np")))[0]
 """
 
