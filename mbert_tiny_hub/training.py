@@ -1696,7 +1696,7 @@ def _download_hub_checkpoint(output_dir: Path, repo_id: str, revision: str | Non
 
 
 def _resume_checkpoint(
-    output_dir: Path, resume: bool | str, repo_id: str | None = None, revision: str | None = None
+    output_dir: Path, resume: bool | str, repo_id: str | None = None, revision: str | None = None, state=None
 ) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -1707,8 +1707,13 @@ def _resume_checkpoint(
             raise ConfigError(f"--resume {resume}: no such checkpoint folder.")
         return resume
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    if last is None and repo_id and _is_main_process():
-        last = _download_hub_checkpoint(output_dir, repo_id, revision)
+    if last is None and repo_id:
+        # The main process downloads the Hub's last-checkpoint; the others wait, then find it in the output folder.
+        state = state or _partial_state()
+        with state.main_process_first():
+            if state.is_main_process:
+                _download_hub_checkpoint(output_dir, repo_id, revision)
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     if last is None:
         raise ConfigError(
             f"--resume: {output_dir} has no checkpoint-* folder to resume from"
@@ -1740,7 +1745,9 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
     if repo_id:
         _check_before_pushing(config, options, repo_id)  # fail now, not after hours of training
         _enable_trainer_pushes(config, options, repo_id)
-    resume_from = _resume_checkpoint(output_dir, options.resume, repo_id, config.hub.revision)
+    resume_from = _resume_checkpoint(
+        output_dir, options.resume, repo_id, config.hub.revision, distributed_state(config)
+    )
     replace = False
     if resume_from is None and _has_run_files(output_dir):
         if not options.overwrite_output_dir:
@@ -1766,6 +1773,12 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
         finalize_output_folder(output_dir, results, config, repo_id, private, options.revision)
         logger.info("Done in %.0f s: %s", time.time() - started, output_dir)
     return results
+
+
+def _partial_state():
+    from accelerate import PartialState
+
+    return PartialState()
 
 
 def _is_main_process() -> bool:

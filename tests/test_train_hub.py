@@ -123,3 +123,32 @@ def test_a_recommender_on_data_that_may_not_be_redistributed_never_pushes_checkp
     )
     assert result.returncode == 2 and "may not be redistributed" in result.stderr
     assert not (tmp_path / "run").exists() and ("model", REPO) not in hub.repos
+
+
+@pytest.mark.slow
+def test_two_processes_resume_from_the_hub_with_one_download(hub, data, tmp_path, repo_root):
+    """torchrun (accelerate launch --multi_gpu on a CPU machine): the main process downloads last-checkpoint, the
+    other waits for it, and both resume from it."""
+    import torch
+
+    assert not torch.cuda.is_available(), "this test is about CPU processes"
+    first = tmp_path / "one-process"
+    done = subprocess.run(
+        [sys.executable, "train.py", "--config", str(_config(data, tmp_path, first, 1)), "--push_to_hub", REPO],
+        cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    pushed_step = _hub_step(hub)
+    assert pushed_step > 0
+    fresh = tmp_path / "two-processes"
+    resumed = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+         "train.py", "--config", str(_config(data, tmp_path, fresh, 3)), "--resume", "--push_to_hub", REPO],
+        cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    log = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, log[-4000:]
+    assert log.count(f"Downloaded the Hub's last-checkpoint of {REPO} (step {pushed_step})") == 1
+    results = json.loads((fresh / "results.json").read_text())
+    assert results["training"]["global_steps"] > pushed_step
