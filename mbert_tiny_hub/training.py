@@ -742,6 +742,12 @@ def _resolve_training(config: ExperimentConfig, output_dir: Path, task_defaults:
         values["use_cpu"] = True
     if values.get("eval_strategy") == "no":
         values["load_best_model_at_end"] = False
+    report_to = values.get("report_to")
+    if report_to == "trackio" or isinstance(report_to, list) and "trackio" in report_to:
+        # trackio's database goes into the run's folder (pushed with it; trackio reads TRACKIO_DIR when first
+        # imported, by the Trainer's callback), and no Space is created unless the config names one.
+        os.environ.setdefault("TRACKIO_DIR", str(output_dir / "trackio"))
+        values.setdefault("trackio_static_space_id", False)
     return values
 
 

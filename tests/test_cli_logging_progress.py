@@ -91,3 +91,26 @@ def test_tensorboard_logs_are_written_into_the_run_and_published_with_it(tmp_pat
     run_experiment(load_config(write_config(tmp_path / "c.yaml", config)), RunOptions())
     events = [name for name in publishable_files(output_dir) if "events.out.tfevents" in name]
     assert events, sorted(publishable_files(output_dir))
+
+
+@pytest.mark.usefixtures("single_thread")
+def test_trackio_logs_are_written_into_the_run_and_published_with_it(tmp_path, repo_root):
+    import os
+    import subprocess
+    import sys
+
+    # A fresh process: trackio reads where it writes when it is first imported.
+    output_dir = tmp_path / "run"
+    config = tiny_classification_config(
+        make_classification_dataset(tmp_path / "data"), make_tokenizer(tmp_path / "tok"), output_dir,
+        num_train_epochs=1, report_to="trackio",
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TRACKIO_DIR"}
+    result = subprocess.run(
+        [sys.executable, "train.py", "--config", str(write_config(tmp_path / "c.yaml", config))],
+        cwd=repo_root, capture_output=True, text=True, timeout=600, env={**env, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    from mbert_tiny_hub.hub import publishable_files
+
+    assert any(name.startswith("trackio/") and name.endswith(".db") for name in publishable_files(output_dir))
