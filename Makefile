@@ -2,13 +2,14 @@
 #   make demo   - the main job: derive mBERT-Tiny6 from the pretrained teacher (or, without one, build Tiny2 from
 #                 scratch), fine-tune it on the embedded multilingual sample, write a loadable model folder
 #                 (a new outputs/quickstart-<UTC time> on each run; earlier runs are never touched)
+#   make space  - the Gradio Space on the local models (the newest make demo run), http://127.0.0.1:7860
 #   make test   - the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup system demo test
+.PHONY: setup system demo space test
 
 setup: $(VENV)/.installed
 
@@ -35,6 +36,10 @@ demo: setup
 	config=configs/quickstart.yaml; fi; \
 	echo "train.py --config $$config"; \
 	$(OFFLINE) $(BIN)/python train.py --config $$config --output_dir outputs/quickstart-$$(date -u +%Y%m%d-%H%M%S)
+
+# The Space on the local models (the newest outputs/quickstart-* after `make demo`; see its space_config.yaml).
+space: setup
+	cd spaces/multilingual-emotion-polarization && HF_HUB_OFFLINE=1 ../../$(BIN)/python app.py
 
 test: setup system
 	$(OFFLINE) $(BIN)/python -m pytest

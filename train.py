@@ -6,7 +6,9 @@ pretraining (and BERT4Rec). The same command runs on one CPU, several processes 
     accelerate launch --cpu --num_processes 2 train.py --config configs/quickstart.yaml --output_dir outputs/qs2
 
 At the end the output folder is a Hub repository (weights, config, model code, tokenizer, train_config.yaml,
-training_args.json, results.json, model card); --push_to_hub org/name publishes it.
+training_args.json, results.json, model card); --push_to_hub org/name (or --push_to_hub --hub_model_id org/name)
+pushes every checkpoint through the Trainer's Hub integration and then the finished folder, and --resume picks a
+killed run up from the repo's last-checkpoint.
 """
 
 from __future__ import annotations
@@ -47,15 +49,34 @@ def parse_args(argv=None) -> argparse.Namespace:
         const=True,
         default=False,
         metavar="CHECKPOINT",
-        help="continue a stopped run from its last checkpoint (or from CHECKPOINT)",
+        help="continue a stopped run from its last checkpoint (or from CHECKPOINT); with no local checkpoint and a "
+        "Hub repo to push to, from that repo's last-checkpoint",
     )
     parser.add_argument(
         "--overwrite_output_dir", action="store_true", help="delete what the output folder holds and start over"
     )
-    parser.add_argument("--push_to_hub", metavar="ORG/NAME", help="publish the finished output folder to this Hub repo")
-    parser.add_argument("--private", action="store_true", default=None, help="create the Hub repo as private")
+    parser.add_argument(
+        "--push_to_hub",
+        nargs="?",
+        const=True,
+        metavar="ORG/NAME",
+        help="push every checkpoint (the Trainer's Hub integration) and the finished output folder to this Hub repo "
+        "(or to --hub_model_id)",
+    )
+    parser.add_argument("--hub_model_id", metavar="ORG/NAME", help="the Hub repo --push_to_hub pushes to")
+    parser.add_argument(
+        "--hub_strategy",
+        choices=("every_save", "checkpoint", "all_checkpoints", "end"),
+        help="which checkpoints the Trainer pushes (default: checkpoint, i.e. also last-checkpoint to resume from)",
+    )
+    parser.add_argument(
+        "--private", "--hub_private_repo", dest="private", action="store_true", default=None,
+        help="create the Hub repo as private",
+    )
     parser.add_argument("--revision", help="push to this branch of the Hub repo (created if missing)")
-    return parser.parse_args(argv)
+    from mbert_tiny_hub.cli import accept_both_spellings
+
+    return accept_both_spellings(parser).parse_args(argv)
 
 
 def main(argv=None) -> int:
@@ -78,6 +99,8 @@ def main(argv=None) -> int:
                 output_dir=args.output_dir,
                 resume=args.resume,
                 push_to_hub=args.push_to_hub,
+                hub_model_id=args.hub_model_id,
+                hub_strategy=args.hub_strategy,
                 private=args.private,
                 revision=args.revision,
                 overwrite_output_dir=args.overwrite_output_dir,

@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    from mbert_tiny_hub.cli import accept_both_spellings
+
+    args = accept_both_spellings(_parser()).parse_args(argv)
     if args.command == "list":
         width = max(map(len, BUILDERS))
         for name in BUILDERS:

@@ -22,6 +22,8 @@ import jinja2
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .card_validation import hub_language_code, validate_card_metadata
+
 MODEL_CARDS_DIR = Path(__file__).resolve().parents[1] / "model_cards"
 TEMPLATES = {
     "text-classification": "mbert_tiny_classifier.md",
@@ -30,6 +32,9 @@ TEMPLATES = {
     "fill-mask": "mbert_tiny_mlm.md",
 }
 DEFAULT_LICENSE = "apache-2.0"
+# Explicit, never inferred: the Hub has no recommendation task, and left to infer from BERT4Rec's auto_map
+# (AutoModelForMaskedLM) it would offer a fill-mask widget that cannot run a recommender.
+PIPELINE_TAGS = {"text-classification": "text-classification", "fill-mask": "fill-mask", "sequential-recommendation": "other"}
 CLASSIFICATION_METRICS = (
     ("accuracy", "accuracy", "Accuracy", None),
     ("macro_f1", "f1", "Macro F1", "macro"),
@@ -41,6 +46,15 @@ RANKING_PROTOCOLS = {
     "sampled_uniform": "sampled, uniform negatives",
     "sampled_popularity": "sampled, popularity negatives",
 }
+# Evaluation plots (written next to results.json by train.py and evaluate.py) that a card embeds, in this order.
+CARD_PLOTS = (
+    ("per_language_f1.png", "Macro F1 per language, this model next to the baselines"),
+    ("per_class_f1.png", "F1 per class, this model next to the baselines"),
+    ("confusion_matrix.png", "Confusion matrix on the test split"),
+    ("transfer.png", "Zero-shot cross-lingual transfer"),
+    ("pareto.png", "Quality against latency"),
+)
+WIDGET_MAX_CHARS = 300
 # train_config values that say the model started from random weights (see `started_from_scratch`).
 SCRATCH_VALUES = {"random", "scratch", "from_scratch", "random_init", "none"}
 
@@ -75,6 +89,7 @@ def write_model_card(
         datasets=datasets,
         tags=tags,
     )
+    validate_card_metadata(card, where=f"{output_dir / 'README.md'}")
     path = output_dir / "README.md"
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output_dir, suffix=".md.tmp", delete=False) as tmp:
         tmp.write(str(card))
@@ -101,6 +116,7 @@ def build_model_card(
     model_config = _load(None, output_dir / "config.json", "config")
     adapter_config = _load(None, output_dir / "adapter_config.json", "adapter config")
     training_args = _load(None, output_dir / "training_args.json", "training arguments")
+    tokenizer_config = _load(None, output_dir / "tokenizer_config.json", "tokenizer config")
     hub_settings = (train_config or {}).get("hub") or {}
 
     is_adapter = adapter_config is not None
@@ -115,13 +131,19 @@ def build_model_card(
         _check_results(results)
 
     model_name = (repo_id or output_dir.resolve().name).split("/")[-1]
+    base_model = base_model or hub_settings.get("base_model")
     if is_adapter:
         base_model = base_model or adapter_config.get("base_model_name_or_path")
     elif base_model is None and model_config and model_config.get("teacher_name_or_path"):
         base_model = model_config["teacher_name_or_path"] if not started_from_scratch(train_config) else None
     dataset = (results or {}).get("dataset") or {}
-    languages = list(hub_settings.get("language") or _hub_languages(dataset))
+    languages = list(
+        dict.fromkeys(hub_language_code(code) for code in hub_settings.get("language") or _hub_languages(dataset))
+    )
     dataset_ids = datasets or hub_settings.get("datasets") or _hub_dataset_ids(dataset)
+    widget = (
+        widget_examples(dataset, train_config) if kind in ("text-classification", "lora") and results else []
+    )
     # A card is published: from here on, local paths (/tmp/..., ../shared/...) become their last component.
     results, train_config, training_args, model_config, adapter_config = (
         without_local_paths(value) for value in (results, train_config, training_args, model_config, adapter_config)
@@ -133,13 +155,14 @@ def build_model_card(
         language=languages or None,
         license=license or hub_settings.get("license") or DEFAULT_LICENSE,
         library_name="peft" if is_adapter else "transformers",
-        pipeline_tag=task if task in ("text-classification", "fill-mask") else None,
+        pipeline_tag=PIPELINE_TAGS.get(task),
         datasets=dataset_ids or None,
         base_model=base_model if base_model and _looks_like_hub_id(base_model) else None,
         tags=_tags(kind, model_config, results, list(tags or hub_settings.get("tags") or [])),
         metrics=_metric_ids(task) if results else None,
         model_name=model_name if results else None,
-        eval_results=eval_results_from(results) if results else None,
+        eval_results=eval_results_from(results, (dataset_ids or [None])[0]) if results else None,
+        widget=widget or None,
     )
     context = {
         "model_name": model_name,
@@ -150,6 +173,8 @@ def build_model_card(
         "dataset": dataset,
         "languages": languages,
         "architecture": _architecture(model_config),
+        "max_length": max_input_length(model_config, tokenizer_config),
+        "remote_code": bool((model_config or {}).get("auto_map")),
         "adapter": _adapter_summary(adapter_config),
         "parameters": ((results or {}).get("model") or {}).get("parameters"),
         "size_on_disk_mb": ((results or {}).get("model") or {}).get("size_on_disk_mb"),
@@ -165,6 +190,7 @@ def build_model_card(
         "transfer": _transfer_table(results),
         "mlm": _mlm_summary(results) if task == "fill-mask" else None,
         "latency": (results or {}).get("latency") or None,
+        "plots": [(name, caption) for name, caption in CARD_PLOTS if (output_dir / name).is_file()],
         "environment": (results or {}).get("environment") or None,
     }
     template_path = Path(template) if template else MODEL_CARDS_DIR / TEMPLATES[kind]
@@ -220,10 +246,13 @@ def _public_name(word: str) -> str:
 
 def eval_results_from(results: dict) -> list[EvalResult]:
     """The model's numbers in `results` as `EvalResult`s (the card's `model-index`); baselines stay in the body."""
+def eval_results_from(results: dict, dataset_id: str | None = None) -> list[EvalResult]:
+    """The model's numbers in `results` as `EvalResult`s (the card's `model-index`); baselines stay in the body.
+    `dataset_id` is the dataset's Hub id (default: its name_or_path when that is one, else the folder's name)."""
     dataset = results.get("dataset") or {}
     model_report = (results.get("results") or {}).get("model") or {}
     common = {
-        "dataset_type": dataset.get("name_or_path") or "unknown",
+        "dataset_type": dataset_id or _dataset_type(dataset.get("name_or_path")),
         "dataset_name": _dataset_pretty_name(dataset),
         "dataset_config": dataset.get("config"),
         "dataset_split": dataset.get("split"),
@@ -262,7 +291,7 @@ def eval_results_from(results: dict) -> list[EvalResult]:
             EvalResult(
                 task_type="fill-mask",
                 task_name="Masked Language Modeling",
-                dataset_type=corpus[0] if len(corpus) == 1 else "multilingual-corpus",
+                dataset_type=_dataset_type(corpus[0]) if len(corpus) == 1 else "multilingual-corpus",
                 dataset_name=", ".join(str(c).rstrip("/").split("/")[-1] for c in corpus) or "held-out text",
                 dataset_split="held-out",
                 metric_type="perplexity",
@@ -458,9 +487,19 @@ def _training_summary(train_config: dict | None, training_args: dict | None) -> 
 def _architecture(config: dict | None) -> dict | None:
     if not config or "hidden_size" not in config:
         return None
-    keys = ("preset", "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size",
-            "max_position_embeddings")
+    keys = ("preset", "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
     return {key: config[key] for key in keys if config.get(key) is not None}
+
+
+def max_input_length(model_config: dict | None, tokenizer_config: dict | None) -> int | None:
+    """The one max length a card states: where the tokenizer truncates (`model_max_length`, the trained length of
+    a from-scratch model), never past the model's position embeddings."""
+    limits = [
+        value
+        for value in ((tokenizer_config or {}).get("model_max_length"), (model_config or {}).get("max_position_embeddings"))
+        if isinstance(value, int) and 0 < value < 10**9  # transformers' "no limit" is a huge sentinel
+    ]
+    return min(limits) if limits else None
 
 
 def _adapter_summary(adapter_config: dict | None) -> dict | None:
@@ -541,6 +580,47 @@ def _hub_languages(dataset: dict) -> list[str]:
 
         codes = (dataset_card_metadata(dataset["name_or_path"]).get("data_scripts") or {}).get("language_codes") or {}
     return list(dict.fromkeys(codes.get(language, language) for language in languages))
+
+
+def widget_examples(dataset: dict, train_config: dict | None) -> list[dict]:
+    """One widget example per language: the first text of at most WIDGET_MAX_CHARS characters in the evaluated split
+    (test), titled with the language's Hub code. None for a dataset whose card forbids redistribution (its texts
+    must not appear in a card), or one that cannot be loaded here."""
+    from data_scripts import dataset_card_metadata, load_built_dataset
+
+    from .hub import is_redistributable
+
+    name = dataset.get("name_or_path")
+    if not name or not is_redistributable({**dataset_card_metadata(name), **dataset}):
+        return []
+    data = (train_config or {}).get("data") or {}
+    text_column, language_column = data.get("text_column") or "text", data.get("language_column") or "language"
+    try:
+        split = load_built_dataset(name, dataset.get("config"), split=dataset.get("split") or "test")
+    except Exception:  # noqa: BLE001 - a card without a widget is still a card
+        return []
+    if text_column not in split.column_names:
+        return []
+    columns = [text_column] + ([language_column] if language_column in split.column_names else [])
+    codes = (dataset_card_metadata(name).get("data_scripts") or {}).get("language_codes") or {}
+    examples: dict[str, str] = {}
+    for row in split.select_columns(columns):
+        language = row.get(language_column) or ""
+        text = row[text_column]
+        if language not in examples and isinstance(text, str) and 0 < len(text.strip()) <= WIDGET_MAX_CHARS:
+            examples[language] = text.strip()
+    return [
+        {"text": text, "example_title": hub_language_code(codes.get(language, language)) if language else "example"}
+        for language, text in sorted(examples.items())
+    ]
+
+
+def _dataset_type(name_or_path: str | None) -> str:
+    """A model-index `dataset.type`: the Hub id, or for a local folder its name (never the machine's path)."""
+    if not name_or_path:
+        return "unknown"
+    name = str(name_or_path)
+    return name if _looks_like_hub_id(name) and not Path(name).exists() else Path(name).name or "unknown"
 
 
 def _hub_dataset_ids(dataset: dict) -> list[str]:

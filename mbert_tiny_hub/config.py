@@ -58,6 +58,9 @@ class ModelConfig:
     max_length: int = 128  # tokens per example (classification) or per block (mlm)
     config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # any model config field
     trust_remote_code: bool = False
+    # Also save the project's model code with the checkpoint (`auto_map` + modeling file: the Hub then tags it
+    # custom_code). Off: a plain BERT checkpoint that stock transformers loads as it is.
+    remote_code: bool = False
     ignore_mismatched_sizes: bool = False  # start a new classifier head on a checkpoint with other labels
 
 
@@ -155,6 +158,12 @@ class HubConfig:
     repo_id: str | None = None
     private: bool = False
     revision: str | None = None
+    # Model card metadata; each defaults to what the results and the dataset's card say.
+    datasets: list[str] | None = None  # the training data's Hub dataset ids (e.g. [org/brighter])
+    language: list[str] | None = None  # ISO 639 codes (ISO 639-1 where one exists)
+    license: str | None = None  # a Hub licence identifier (default apache-2.0)
+    tags: list[str] | None = None  # added to the card's own tags
+    base_model: str | None = None  # the Hub id of the model this one started from (e.g. its teacher)
 
 
 SECTIONS: dict[str, type] = {
@@ -173,9 +182,7 @@ TOP_LEVEL_KEYS = ("task", *SECTIONS, *FREE_SECTIONS)
 # TrainingArguments fields a config must not set: the run decides them, or they would put a token in a file.
 FORBIDDEN_TRAINING_KEYS = {
     "hub_token": "tokens never go in a config: set HF_TOKEN or run `hf auth login`",
-    "push_to_hub": "use `hub.repo_id` or `train.py --push_to_hub org/name`",
-    "hub_model_id": "use `hub.repo_id` or `train.py --push_to_hub org/name`",
-    "resume_from_checkpoint": "use `train.py --resume`",
+    "resume_from_checkpoint": "use `train.py --resume` (a local checkpoint, else the Hub repo's last-checkpoint)",
 }
 
 
@@ -377,6 +384,26 @@ def _check_corpus(corpus: list | None, source: str) -> None:
             raise ConfigError(f"{source}: {where} needs exactly one of `path` (files) or `dataset` (folder/Hub id).")
 
 
+def _check_hub_metadata(hub: HubConfig, source: str) -> None:
+    """The card metadata a `hub:` section sets must be what the Hub accepts: checked now, not after training."""
+    from .card_validation import HUB_LICENSES
+
+    if hub.license is not None and hub.license not in HUB_LICENSES:
+        raise ConfigError(
+            f"{source}: hub.license {hub.license!r} is not a Hub licence identifier (e.g. apache-2.0, cc-by-4.0, "
+            "mit, other)."
+        )
+    for code in hub.language or []:
+        if not isinstance(code, str) or not code.isalpha() or not 2 <= len(code) <= 3:
+            raise ConfigError(f"{source}: hub.language {code!r} is not an ISO 639 code (e.g. en, es, pcm).")
+    references = {"hub.datasets": hub.datasets or [], "hub.base_model": [hub.base_model] if hub.base_model else []}
+    for what, values in references.items():
+        for value in values:
+            if not isinstance(value, str) or value.startswith(("/", ".", "~")):
+                raise ConfigError(f"{source}: {what} {value!r} must be a Hub repository id (org/name), not a path.")
+    # Three-letter codes with a two-letter one (eng) are accepted here: the card writes them as ISO 639-1 (en).
+
+
 def config_from_dict(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
     """Validate plain data (a parsed YAML file) and build an `ExperimentConfig`."""
     if not isinstance(data, dict):
@@ -407,6 +434,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
         source=source,
     )
     _check_corpus(config.data.corpus, source)
+    _check_hub_metadata(config.hub, source)
     from .baselines import BASELINES
 
     for name in config.data.baselines:

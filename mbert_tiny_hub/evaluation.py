@@ -219,8 +219,10 @@ def predict_logits(
     was_training = model.training
     model.eval()
     indices, outputs = [], []
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     with torch.no_grad():
-        for batch in mine:
+        for batch in tqdm(mine, desc="Predicting", unit="batch", disable=not state.is_local_main_process):
             features = [{key: encodings[key][int(i)] for key in keys} for i in batch]
             inputs = tokenizer.pad(features, return_tensors="pt")
             logits = model(**{key: value.to(device) for key, value in inputs.items()}).logits
@@ -682,6 +684,9 @@ def _plot_results(results: Mapping, folder: Path) -> list[Path]:
     return written
 
 
+plot_results = _plot_results  # train.py writes the same plots into its output folder
+
+
 def _move_into(staging: Path, destination: Path) -> None:
     """Move every file of `staging` into `destination` (created if needed), each with one atomic rename."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -810,6 +815,33 @@ def model_task(name_or_path: str, revision: str | None = None) -> str:
     return "sequential-recommendation" if model_type == "bert4rec" else "text-classification"
 
 
+def adapter_head_kwargs(name_or_path: str, revision: str | None = None) -> dict:
+    """The labels an adapter's classification head was trained for, as `from_pretrained` keyword arguments for its
+    base (`num_labels`, `id2label`, `label2id`, `problem_type`), read from the results.json saved beside the adapter.
+    A base without a head (an MLM checkpoint) would otherwise get a 2-way head, or LABEL_0..n. {} when unknown."""
+    folder = Path(name_or_path)
+    try:
+        if folder.is_dir():
+            path = folder / RESULTS_FILE
+        else:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(hf_hub_download(name_or_path, RESULTS_FILE, revision=revision))
+        dataset = json.loads(path.read_text(encoding="utf-8")).get("dataset") or {}
+    except Exception:  # noqa: BLE001 - no results.json: the base's own head and labels
+        return {}
+    names = list(dataset.get("label_names") or [])
+    if not names:
+        return {}
+    multi_label = bool(dataset.get("multi_label"))
+    return {
+        "num_labels": len(names),
+        "id2label": dict(enumerate(names)),
+        "label2id": {name: index for index, name in enumerate(names)},
+        "problem_type": "multi_label_classification" if multi_label else "single_label_classification",
+    }
+
+
 def load_classifier(name_or_path: str, revision: str | None = None, trust_remote_code: bool = False):
     """(model, tokenizer) from a local folder or Hub id; LoRA adapter folders load through peft."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -820,7 +852,10 @@ def load_classifier(name_or_path: str, revision: str | None = None, trust_remote
         from peft import AutoPeftModelForSequenceClassification, PeftConfig
 
         model = AutoPeftModelForSequenceClassification.from_pretrained(
-            name_or_path, revision=revision, trust_remote_code=trust_remote_code
+            name_or_path,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            **adapter_head_kwargs(name_or_path, revision),
         )
         base_model = PeftConfig.from_pretrained(name_or_path, revision=revision).base_model_name_or_path
         tokenizer_sources = [name_or_path, base_model]

@@ -56,6 +56,9 @@ class _HelpFormatter(argparse.HelpFormatter):
         return text
 
 
+from .cli import accept_both_spellings  # noqa: E402 - after the module's own helpers
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
@@ -114,7 +117,7 @@ def _slug(name_or_path: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `evaluate.py` with `argv` (default: sys.argv); returns the exit status (2 for bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = accept_both_spellings(build_parser())
     args = parser.parse_args(argv)
     if not args.compare and not (args.model and args.dataset):
         parser.error("--model and --dataset are required (or --compare RESULTS_JSON ...)")

@@ -27,6 +27,7 @@ from modeling.trainers import TEACHER_EMBEDDING, SentenceEmbeddingDistillationTr
 
 from .config import ConfigError, ExperimentConfig
 from .teacher import teacher_embeddings, teacher_hub_id
+from .tokenizer_classes import standard_tokenizer
 from .training import (
     RESULTS_SCHEMA_VERSION,
     Run,
@@ -120,6 +121,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
 
     with args.main_process_first(desc="tokenizing"):
         data = cached.map(tokenize, batched=True, remove_columns=cached.column_names, desc="Tokenizing")
+    tokenizer = standard_tokenizer(tokenizer)  # saved as its family's class, no truncation baked in
     split = data.train_test_split(test_size=distillation.validation_texts, seed=args.seed)
     trainer = SentenceEmbeddingDistillationTrainer(
         model=model,

@@ -165,12 +165,15 @@ def push_model(
     endpoint: str | None = None,
     delete_missing: bool = False,
 ) -> CommitInfo | None:
-    """Push a training output folder (weights, config with `auto_map` and its code, tokenizer or item vocabulary,
-    training arguments, results and card). Writes the card from `results.json` first when `README.md` is missing."""
+    """Push a training output folder (weights, config (with `auto_map` and its code for remote-code models),
+    tokenizer or item vocabulary, training arguments, results, plots, ONNX files and card). Writes the card from
+    `results.json` first when `README.md` is missing or still names no repo (`path/to/<folder>`)."""
     output_dir = Path(output_dir)
     check_model_folder(output_dir)
     check_licence(output_dir, repo_id, "model", private)
-    if not (output_dir / "README.md").is_file():
+    card = output_dir / "README.md"
+    if not card.is_file() or _names_placeholder_repo(card, output_dir):
+        # No card yet, or the one train.py wrote before the repo id was known: render it for this repo.
         from .cards import write_model_card
 
         results = output_dir / "results.json"
@@ -357,6 +360,11 @@ def check_dataset_folder(dataset_dir: Path) -> None:
 def is_hub_id(name: str) -> bool:
     """Shaped like a Hub repository id: 'org/name' or 'name'."""
     return bool(HUB_ID.fullmatch(name)) and "--" not in name and ".." not in name
+
+
+def _names_placeholder_repo(card: Path, output_dir: Path) -> bool:
+    """A generated card whose snippets still say `path/to/<folder>` (written before the repo id was known)."""
+    return f'"path/to/{output_dir.resolve().name}"' in card.read_text(encoding="utf-8", errors="replace")
 
 
 def _is_placeholder_card(card: Path) -> bool:

@@ -248,8 +248,11 @@ def measure_latency(
     torch_device = torch.device(device)
     synchronize = torch.cuda.synchronize if torch_device.type == "cuda" else None
     generator = torch.Generator().manual_seed(seed)
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     rows = []
-    with _torch_threads(threads), tempfile.TemporaryDirectory(prefix="latency-") as workdir:
+    bar = tqdm(total=len(runtimes) * len(batch_sizes) * len(seq_lens) * len(models), desc="Timing", unit="cell")
+    with bar, _torch_threads(threads), tempfile.TemporaryDirectory(prefix="latency-") as workdir:
         for runtime in runtimes:
             runners = {
                 name: make_runner(model, runtime, device, threads, Path(workdir) / f"model-{index}")
@@ -261,10 +264,12 @@ def measure_latency(
                         vocab_size = models[name].config.vocab_size
                         input_ids = torch.randint(1, vocab_size, (batch_size, seq_len), generator=generator)
                         attention_mask = torch.ones_like(input_ids)
+                        bar.set_postfix_str(f"{name} {runtime} b{batch_size} s{seq_len}")
                         times = time_runner(
                             run, input_ids, attention_mask, warmup, min_iterations, min_seconds, max_iterations,
                             synchronize,
                         )
+                        bar.update()
                         row = {
                             "model": name,
                             "runtime": runtime,

@@ -1,4 +1,5 @@
-"""Classification metrics that work offline (scikit-learn, no Hub-hosted metric scripts).
+"""Classification metrics that work offline, through the project's own `evaluate` module
+(`metrics/multilingual_classification`, loaded by path: no Hub-hosted metric script).
 
 One function computes the report every part of the project uses: the Trainer's `compute_metrics`, `evaluate.py`,
 the model cards and the Space all read the same keys.
@@ -6,10 +7,12 @@ the model cards and the Space all read the same keys.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, multilabel_confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import multilabel_confusion_matrix
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
 
@@ -32,15 +35,29 @@ def predictions_from_logits(logits: np.ndarray, multi_label: bool, threshold: fl
     return logits.argmax(axis=-1)
 
 
+METRICS_DIR = Path(__file__).resolve().parents[1] / "metrics"
+
+
+@functools.lru_cache(maxsize=None)
+def load_metric(name: str, config_name: str | None = None):
+    """One of the project's `evaluate` modules in `metrics/` (self-contained, loaded by path, offline; pushable to
+    the Hub like any community metric). In memory: several processes never share a cache file."""
+    import evaluate
+
+    return evaluate.load(str(METRICS_DIR / name), config_name, keep_in_memory=True)
+
+
 def classification_report(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     label_names: Sequence[str],
     multi_label: bool = False,
     languages: Sequence[str] | None = None,
+    train_languages: Sequence[str] | None = None,
 ) -> dict:
     """Accuracy, macro / micro / weighted precision, recall and F1, per-class scores, and (when `languages`
-    is given) the same headline numbers per language.
+    is given) the same headline numbers per language; with `train_languages` too, the zero-shot `transfer` block.
+    Computed by the `metrics/multilingual_classification` evaluate module.
 
     Single-label: `y_true`, `y_pred` are class ids. Multi-label: 0/1 matrices of shape (n, num_labels);
     "accuracy" is then the exact-match (subset) accuracy.
@@ -50,42 +67,16 @@ def classification_report(
         raise ValueError("Cannot compute metrics on an empty set of examples.")
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} references but {len(y_pred)} predictions.")
-    label_ids = list(range(len(label_names)))
-    # Averages run over the labels that occur in the references or the predictions (sklearn's default):
-    # a class absent from both, e.g. in one language's slice, says nothing about the model.
-    if multi_label:
-        present = [i for i in label_ids if y_true[:, i].any() or y_pred[:, i].any()]
-    else:
-        present = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
-    report: dict = {"num_examples": int(len(y_true)), "accuracy": float(accuracy_score(y_true, y_pred))}
-    for average in ("macro", "micro", "weighted"):
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            y_true, y_pred, labels=present or None, average=average, zero_division=0
-        )
-        report[f"{average}_precision"], report[f"{average}_recall"], report[f"{average}_f1"] = (
-            float(precision),
-            float(recall),
-            float(f1),
-        )
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=label_ids, average=None, zero_division=0
+    if languages is not None and len(languages) != len(y_true):
+        raise ValueError(f"{len(languages)} language tags for {len(y_true)} examples.")
+    metric = load_metric("multilingual_classification", "multilabel" if multi_label else None)
+    return metric.compute(
+        predictions=y_pred.astype(np.int64).tolist(),
+        references=y_true.astype(np.int64).tolist(),
+        label_names=list(label_names),
+        languages=None if languages is None else [str(language) for language in languages],
+        train_languages=None if train_languages is None or languages is None else list(train_languages),
     )
-    report["per_class"] = {
-        name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for name, p, r, f, s in zip(label_names, precision, recall, f1, support)
-    }
-    if languages is not None:
-        languages = np.asarray(languages)
-        if len(languages) != len(y_true):
-            raise ValueError(f"{len(languages)} language tags for {len(y_true)} examples.")
-        report["per_language"] = {}
-        for language in sorted(set(languages.tolist())):
-            rows = languages == language
-            sub = classification_report(y_true[rows], y_pred[rows], label_names, multi_label)
-            report["per_language"][language] = {
-                key: sub[key] for key in ("num_examples", "accuracy", "macro_f1", "micro_f1", "weighted_f1")
-            }
-    return report
 
 
 def confusion_matrix(

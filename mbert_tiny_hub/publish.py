@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .cli import accept_both_spellings
 from .hub import (
     PublishError,
     check_dataset_folder,
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = accept_both_spellings(build_parser()).parse_args(argv)
     try:
         if args.command == "card":
             from .cards import write_model_card

@@ -161,23 +161,16 @@ def sampled_ranking_ranks(
 
 def ranking_metrics(ranks: Sequence[np.ndarray], ks: Sequence[int] = KS) -> dict[str, float]:
     """Recall@K, NDCG@K, MRR@K for each K and the uncut MRR, averaged over users; plus `num_examples`."""
+    import sys
+
+    from .metrics import load_metric
+
     if len(ranks) == 0:
         raise ValueError("Cannot compute ranking metrics on an empty set of users.")
-    sums = {f"{name}@{k}": 0.0 for k in ks for name in ("recall", "ndcg", "mrr")}
-    sums["mrr"] = 0.0
-    for user_ranks in ranks:
-        user_ranks = np.asarray(user_ranks)
-        best = int(user_ranks.min())
-        discounts = 1.0 / np.log2(user_ranks + 2.0)
-        for k in ks:
-            hit = user_ranks < k
-            ideal = (1.0 / np.log2(np.arange(min(user_ranks.size, k)) + 2.0)).sum()
-            sums[f"recall@{k}"] += hit.sum() / user_ranks.size
-            sums[f"ndcg@{k}"] += discounts[hit].sum() / ideal
-            sums[f"mrr@{k}"] += 1.0 / (best + 1) if best < k else 0.0
-        sums["mrr"] += 1.0 / (best + 1)
-    metrics = {key: float(value / len(ranks)) for key, value in sums.items()}
-    return {"num_examples": len(ranks), **metrics}
+    # The `metrics/sequential_ranking` evaluate module's own code: one definition of the metrics for the model,
+    # its baselines and anyone who loads the module (the ranks come from here, over whole score matrices).
+    module = sys.modules[type(load_metric("sequential_ranking")).__module__]
+    return module.metrics_from_ranks([np.asarray(user_ranks) for user_ranks in ranks], list(ks))
 
 
 def full_ranking_metrics(

@@ -417,8 +417,11 @@ def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequenc
     order = sorted(range(len(histories)), key=lambda row: min(len(histories[row]), keep))
     was_training = model.training
     model.eval()
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     try:
-        for start in range(0, len(order), batch_size):
+        starts = range(0, len(order), batch_size)
+        for start in tqdm(starts, desc=f"Scoring {len(order):,} users", unit="batch", leave=False):
             rows = order[start : start + batch_size]
             scores = model.score_histories([histories[row] for row in rows], batch_size=batch_size)
             yield scores[:, NUM_SPECIAL_ITEMS:].cpu().numpy(), rows
@@ -572,7 +575,8 @@ def train_bert4rec(
         getattr(callback, "runtime_before_s", 0.0) for callback in trainer.callback_handler.callbacks
     )
     model = trainer.model
-    trainer.save_model(args.output_dir)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
+    # _internal_call: with push_to_hub the Trainer would push its own card here; train.py pushes the finished folder.
+    trainer.save_model(args.output_dir, _internal_call=True)  # the best checkpoint (load_best_model_at_end) + item_vocab.json + code
 
     results = None
     if options.evaluate_test and "test" in dataset:

@@ -37,6 +37,7 @@ from data_scripts import load_built_dataset
 
 from .config import ConfigError, ExperimentConfig, save_config
 from .metrics import classification_report, confusion_matrix, make_compute_metrics, predictions_from_logits
+from .tokenizer_classes import standard_tokenizer
 
 logger = logging.getLogger("mbert_tiny_hub.training")
 
@@ -83,8 +84,11 @@ class RunOptions:
     """How train.py runs a config: where, whether it resumes, where it publishes."""
 
     output_dir: str | None = None
-    resume: bool | str = False  # True: the last checkpoint in output_dir; a path: that checkpoint
-    push_to_hub: str | None = None
+    # True: the last checkpoint in output_dir, else the Hub repo's last-checkpoint; a path: that checkpoint
+    resume: bool | str = False
+    push_to_hub: str | bool | None = None  # a repo id, or True with hub_model_id (HF style)
+    hub_model_id: str | None = None
+    hub_strategy: str | None = None  # the Trainer's checkpoint pushes; default "checkpoint" (last-checkpoint)
     private: bool | None = None
     revision: str | None = None
     overwrite_output_dir: bool = False
@@ -432,8 +436,13 @@ def _is_mbert_tiny_checkpoint(name_or_path: str, **kwargs) -> bool:
         config = AutoConfig.from_pretrained(name_or_path, **kwargs)
     except Exception:  # noqa: BLE001 - the real load below reports the problem
         return False
+    from modeling.mbert_tiny import PRESETS
+
     auto_map = getattr(config, "auto_map", None) or {}
-    return any(str(target).startswith("mbert_tiny.") for target in auto_map.values())
+    # Remote-code checkpoints name this file in auto_map; plain ones (the default) still record their preset.
+    return any(str(target).startswith("mbert_tiny.") for target in auto_map.values()) or (
+        getattr(config, "model_type", None) == "bert" and getattr(config, "preset", None) in PRESETS
+    )
 
 
 def _tokenizer_candidates(config: ExperimentConfig, *fallbacks: str | None):
@@ -448,9 +457,12 @@ def prune_for(config: ExperimentConfig, tokenizer, texts, source_name: str):
     from modeling.mbert_tiny import DEFAULT_VOCAB_SIZE
     from modeling.vocab_pruning import prune_vocabulary
 
+    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+
     vocab_size = config.model.vocab_size or DEFAULT_VOCAB_SIZE
+    counted = tqdm(texts, desc="Counting tokens for pruning", unit="text", total=_length(texts), leave=False)
     try:
-        pruned = prune_vocabulary(tokenizer, texts, vocab_size)
+        pruned = prune_vocabulary(tokenizer, counted, vocab_size)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: cannot prune the vocabulary of {source_name}: {error}") from None
     stats = pruned.stats
@@ -466,6 +478,13 @@ def prune_for(config: ExperimentConfig, tokenizer, texts, source_name: str):
         100.0 * stats["corpus_tokens_covered"] / max(stats["corpus_tokens"], 1),
     )
     return pruned
+
+
+def _length(values) -> int | None:
+    try:
+        return len(values)
+    except TypeError:
+        return None
 
 
 def _head_kwargs(labels: LabelInfo | None) -> dict:
@@ -672,18 +691,19 @@ def apply_lora(model: nn.Module, config: ExperimentConfig, missing_keys: Sequenc
             f"{source}: lora.target_modules {missing} do not exist in {type(model).__name__}. Its linear modules: "
             f"{', '.join(linear_module_names(model))}."
         )
-    modules_to_save = lora.modules_to_save
-    if modules_to_save is None:
-        modules_to_save = [name for name in ("classifier", "score") if hasattr(model, name)][:1]
-        if any(".pooler." in f".{key}" for key in missing_keys):
-            modules_to_save.append("pooler")  # a base without a trained pooler: train it with the head
+    modules_to_save = list(lora.modules_to_save or [])
+    if lora.modules_to_save is None and any(".pooler." in f".{key}" for key in missing_keys):
+        modules_to_save.append("pooler")  # a base without a trained pooler: train it with the head
+    # task_type SEQ_CLS already trains and saves the head (peft adds "classifier" and "score"): never list it twice.
+    extra_modules = [name for name in dict.fromkeys(modules_to_save) if name not in ("classifier", "score")]
+    head_modules = ["classifier", "score"]
     peft_config = PeftLoraConfig(
         task_type=TaskType.SEQ_CLS,
         r=lora.r,
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=list(lora.target_modules),
-        modules_to_save=modules_to_save,
+        modules_to_save=extra_modules or None,
         bias=lora.bias,
     )
     try:
@@ -696,7 +716,7 @@ def apply_lora(model: nn.Module, config: ExperimentConfig, missing_keys: Sequenc
         lora.r,
         lora.alpha,
         ", ".join(lora.target_modules),
-        ", ".join(modules_to_save) or "nothing",
+        ", ".join(extra_modules + [name for name in head_modules if hasattr(model, name)]),
         f"{trainable:,}",
         f"{total:,}",
         100.0 * trainable / total,
@@ -722,6 +742,12 @@ def _resolve_training(config: ExperimentConfig, output_dir: Path, task_defaults:
         values["use_cpu"] = True
     if values.get("eval_strategy") == "no":
         values["load_best_model_at_end"] = False
+    report_to = values.get("report_to")
+    if report_to == "trackio" or isinstance(report_to, list) and "trackio" in report_to:
+        # trackio's database goes into the run's folder (pushed with it; trackio reads TRACKIO_DIR when first
+        # imported, by the Trainer's callback), and no Space is created unless the config names one.
+        os.environ.setdefault("TRACKIO_DIR", str(output_dir / "trackio"))
+        values.setdefault("trackio_static_space_id", False)
     return values
 
 
@@ -732,9 +758,27 @@ def make_training_arguments(config: ExperimentConfig, output_dir: Path, task_def
 
     config.training = _resolve_training(config, output_dir, task_defaults)
     try:
-        return TrainingArguments(**config.training)
+        args = TrainingArguments(**config.training)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: training: {error}") from None
+    set_process_log_level(args)
+    return args
+
+
+def set_process_log_level(args) -> None:
+    """The Trainer's per-process log level (training.log_level on the main process, training.log_level_replica on
+    the others; "passive" leaves train.py's INFO / WARNING) for this project's, transformers' and datasets' loggers,
+    as the Hugging Face example scripts do."""
+    import datasets
+    import transformers
+    from transformers.training_args import trainer_log_levels
+
+    if trainer_log_levels[args.log_level if args.should_log else args.log_level_replica] == -1:
+        return  # passive: the levels train.py set stay
+    level = args.get_process_log_level()
+    logging.getLogger("mbert_tiny_hub").setLevel(level)
+    transformers.utils.logging.set_verbosity(level)
+    datasets.utils.logging.set_verbosity(level)
 
 
 def _early_stopping_callbacks(config: ExperimentConfig, args) -> list:
@@ -798,7 +842,11 @@ def classification_results(
     if labels.multi_label:
         y_true = (y_true >= 0.5).astype(np.int64)
     languages = raw_test[config.data.language_column] if has_language else None
-    report = classification_report(y_true, y_pred, labels.names, labels.multi_label, languages=languages)
+    report = classification_report(
+        y_true, y_pred, labels.names, labels.multi_label, languages=languages,
+        train_languages=config.data.train_languages,
+    )
+    transfer = report.pop("transfer", None)
     report["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels.names, labels.multi_label)
     baselines = {}
     if trainer.is_world_process_zero() and config.data.baselines:
@@ -824,12 +872,15 @@ def classification_results(
         "training": _training_block(trainer, train_output),
         "environment": environment_info(trainer.args.world_size),
     }
-    if config.data.train_languages and languages is not None:
-        test_languages = sorted(set(languages) - set(config.data.train_languages))
+    if transfer and config.data.train_languages:
+        # The evaluate module's transfer block, on the zero-shot languages (those never trained on).
+        zero_shot = transfer["zero_shot"]
         results["transfer"] = {
-            "train_languages": sorted(config.data.train_languages),
-            "test_languages": test_languages,
-            "macro_f1": {lang: report["per_language"][lang]["macro_f1"] for lang in test_languages},
+            "train_languages": transfer["train_languages"],
+            "test_languages": zero_shot,
+            "zero_shot": zero_shot,
+            "accuracy": {language: transfer["accuracy"][language] for language in zero_shot},
+            "macro_f1": {language: transfer["macro_f1"][language] for language in zero_shot},
         }
     return results
 
@@ -966,6 +1017,19 @@ def finalize_output_folder(
         logger.info("Pushed %s to %s%s", output_dir, repo_id, "" if info else " (nothing changed)")
 
 
+def _saving_remote_code(trainer, config: ExperimentConfig):
+    """With model.remote_code, the final save also carries the model's code and `auto_map`; otherwise (and for
+    models that are not mBERT-Tiny) nothing changes: a plain checkpoint."""
+    import contextlib
+
+    from modeling.mbert_tiny import MBertTinyPreTrainedModel, remote_code
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if config.model.remote_code and isinstance(model, MBertTinyPreTrainedModel):
+        return remote_code(model)
+    return contextlib.nullcontext()
+
+
 def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[Path], None] | None = None) -> None:
     """Save the final model, tokenizer, train_config.yaml, training_args.json and results.json into a staging
     folder, then move them into the output folder (main process only; everyone waits)."""
@@ -974,13 +1038,19 @@ def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[
     if trainer.is_world_process_zero() and staging.exists():
         shutil.rmtree(staging)
     trainer.accelerator.wait_for_everyone()
-    (save or (lambda folder: trainer.save_model(str(folder))))(staging)
+    with _saving_remote_code(trainer, run.config):
+        # _internal_call: with push_to_hub the Trainer would push its own card here; finalize_output_folder pushes
+        # the finished folder (with the project's card) instead.
+        (save or (lambda folder: trainer.save_model(str(folder), _internal_call=True)))(staging)
     if trainer.is_world_process_zero():
         save_config(run.config, staging / "train_config.yaml")
         (staging / "training_args.json").write_text(trainer.args.to_json_string() + "\n", encoding="utf-8")
         if results is not None:
             results["model"]["size_on_disk_mb"] = _weights_size_mb(staging)
             _write_json(staging / "results.json", results)
+            from .evaluation import plot_results
+
+            plot_results(results, staging)  # the same PNGs as evaluate.py; the card embeds them
         _promote(staging, output_dir)
         logger.info(
             "Wrote the model, tokenizer, train_config.yaml, training_args.json and results.json to %s", output_dir
@@ -1034,6 +1104,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
         if teacher_tokenizer is not None:  # the teacher reads other pieces: its logits are computed once, up front
             with args.main_process_first(desc="the teacher's logits"):
                 tokenized = _add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config)
+    tokenizer = standard_tokenizer(tokenizer)  # saved as BertTokenizer / XLMRobertaTokenizer, no truncation baked in
 
     trainer_class, extra = HybridLossTrainer, {}
     if teacher is not None:
@@ -1059,7 +1130,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
 
     unwrapped = trainer.accelerator.unwrap_model(trainer.model)
     model_class = type(unwrapped.get_base_model() if config.task == "lora" else unwrapped).__name__
-    model_name = run.options.push_to_hub or config.hub.repo_id or str(run.output_dir)
+    model_name = hub_repo_id(config, run.options) or str(run.output_dir)
     results = classification_results(
         trainer,
         run,
@@ -1323,6 +1394,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
     parameters = describe_parameters(model)
     with args.main_process_first(desc="tokenizing the corpus"):
         blocks = group_into_blocks(corpus, tokenizer, config.model.max_length)
+    tokenizer = standard_tokenizer(tokenizer)
     if len(blocks) < 2:
         raise ConfigError(
             f"{config.source}: the corpus gives {len(blocks)} block(s) of {config.model.max_length} tokens; "
@@ -1377,7 +1449,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": _command_line(run.options),
         "model": {
-            "name_or_path": run.options.push_to_hub or config.hub.repo_id or str(run.output_dir),
+            "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
             "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
             "parameters": parameters,
             "size_on_disk_mb": None,
@@ -1442,6 +1514,7 @@ def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:
         args = TrainingArguments(**config.training)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: training: {error}") from None
+    set_process_log_level(args)
     _start_training(run, args)
     try:
         _, results = recsys.train_bert4rec(
@@ -1539,7 +1612,98 @@ def check_output_dir(output_dir: Path, overwrite: bool) -> None:
         )
 
 
-def _resume_checkpoint(output_dir: Path, resume: bool | str) -> str | None:
+def hub_repo_id(config: ExperimentConfig, options: RunOptions) -> str | None:
+    """The Hub repo a run pushes to: `--push_to_hub org/name`, `--hub_model_id` / training.hub_model_id (with
+    `--push_to_hub` or training.push_to_hub), or hub.repo_id; None when the run does not push."""
+    wants_push = bool(options.push_to_hub) or bool(config.training.get("push_to_hub")) or bool(config.hub.repo_id)
+    if not wants_push:
+        return None
+    repo_id = (
+        (options.push_to_hub if isinstance(options.push_to_hub, str) else None)
+        or options.hub_model_id
+        or config.training.get("hub_model_id")
+        or config.hub.repo_id
+    )
+    if not repo_id:
+        raise ConfigError(
+            f"{config.source}: pushing to the Hub needs a repository id: --push_to_hub --hub_model_id org/name "
+            "(or training.hub_model_id, or hub.repo_id)."
+        )
+    return repo_id
+
+
+def _check_before_pushing(config: ExperimentConfig, options: RunOptions, repo_id: str) -> None:
+    """The project's checks in front of the Trainer's Hub integration, before any training: the repo id, the Hub and
+    the token (`hub.check_push_access`), and, for a public repo, the licence of what checkpoints carry: a
+    recommender's checkpoints hold its item vocabulary (titles and genres copied from the training data), so its
+    dataset must be redistributable (the rule `hub.check_licence` applies to the finished folder)."""
+    try:
+        from . import hub
+    except ImportError as error:
+        raise ConfigError(f"--push_to_hub needs mbert_tiny_hub.hub, which this checkout does not have ({error}).") from None
+    try:
+        hub.check_push_access(repo_id, "model")
+    except hub.PublishError as error:
+        raise ConfigError(f"--push_to_hub {repo_id}: {error}") from None
+    if config.task == "bert4rec" and config.data.dataset and not _push_private(config, options):
+        from data_scripts import dataset_card_metadata
+
+        metadata = dataset_card_metadata(config.data.dataset, revision=config.data.revision)
+        if not hub.is_redistributable(metadata):
+            raise ConfigError(
+                f"{config.source}: refusing to push to the public repository {repo_id}: the card of "
+                f"{config.data.dataset} says it may not be redistributed (licence: {hub.licence_text(metadata)}), "
+                "and every checkpoint pushed carries its item titles. Push to a private repository (--private)."
+            )
+
+
+def _push_private(config: ExperimentConfig, options: RunOptions) -> bool:
+    if options.private is not None:
+        return bool(options.private)
+    return bool(config.training.get("hub_private_repo") or config.hub.private)
+
+
+def _enable_trainer_pushes(config: ExperimentConfig, options: RunOptions, repo_id: str) -> None:
+    """Let the Trainer's own Hub integration push every save (and `last-checkpoint`, to resume from). Recorded in
+    the config's `training:` (train_config.yaml), never with a token: the Trainer reads HF_TOKEN or the login."""
+    config.training["push_to_hub"] = True
+    config.training["hub_model_id"] = repo_id
+    config.training["hub_private_repo"] = _push_private(config, options)
+    config.training["hub_strategy"] = options.hub_strategy or config.training.get("hub_strategy") or "checkpoint"
+    if config.hub.revision and "hub_revision" not in config.training:
+        config.training["hub_revision"] = config.hub.revision
+
+
+def _download_hub_checkpoint(output_dir: Path, repo_id: str, revision: str | None) -> str | None:
+    """The repo's `last-checkpoint` (pushed by hub_strategy checkpoint), as output_dir/checkpoint-<step>; None when
+    the repo has none."""
+    import tempfile
+
+    from huggingface_hub import snapshot_download
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".hub-checkpoint-") as tmp:
+        try:
+            snapshot_download(repo_id, revision=revision, allow_patterns=["last-checkpoint/*"], local_dir=tmp)
+        except Exception as error:  # noqa: BLE001 - reported with what to do
+            logger.warning("Could not read %s's last-checkpoint from the Hub: %s", repo_id, error)
+            return None
+        checkpoint = Path(tmp) / "last-checkpoint"
+        if not (checkpoint / "trainer_state.json").is_file():
+            return None
+        step = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
+        target = output_dir / f"checkpoint-{step}"
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(checkpoint, target)
+    shutil.rmtree(target / ".cache", ignore_errors=True)  # snapshot_download's bookkeeping
+    logger.info("Downloaded the Hub's last-checkpoint of %s (step %d) to %s", repo_id, step, target)
+    return str(target)
+
+
+def _resume_checkpoint(
+    output_dir: Path, resume: bool | str, repo_id: str | None = None, revision: str | None = None, state=None
+) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     if not resume:
@@ -1549,8 +1713,19 @@ def _resume_checkpoint(output_dir: Path, resume: bool | str) -> str | None:
             raise ConfigError(f"--resume {resume}: no such checkpoint folder.")
         return resume
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if last is None and repo_id:
+        # The main process downloads the Hub's last-checkpoint; the others wait, then find it in the output folder.
+        state = state or _partial_state()
+        with state.main_process_first():
+            if state.is_main_process:
+                _download_hub_checkpoint(output_dir, repo_id, revision)
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     if last is None:
-        raise ConfigError(f"--resume: {output_dir} has no checkpoint-* folder to resume from; run without --resume.")
+        raise ConfigError(
+            f"--resume: {output_dir} has no checkpoint-* folder to resume from"
+            + (f", and {repo_id} on the Hub has no last-checkpoint" if repo_id else "")
+            + "; run without --resume."
+        )
     return last
 
 
@@ -1572,19 +1747,13 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
     options = options or RunOptions()
     output_dir = Path(options.output_dir or config.training.get("output_dir") or default_output_dir(config))
     check_output_dir(output_dir, options.overwrite_output_dir)
-    repo_id = options.push_to_hub or config.hub.repo_id
+    repo_id = hub_repo_id(config, options)
     if repo_id:
-        try:
-            from . import hub
-        except ImportError as error:
-            raise ConfigError(
-                f"--push_to_hub needs mbert_tiny_hub.hub, which this checkout does not have ({error})."
-            ) from None
-        try:  # fail now, not after hours of training
-            hub.check_push_access(repo_id, "model")
-        except hub.PublishError as error:
-            raise ConfigError(f"--push_to_hub {repo_id}: {error}") from None
-    resume_from = _resume_checkpoint(output_dir, options.resume)
+        _check_before_pushing(config, options, repo_id)  # fail now, not after hours of training
+        _enable_trainer_pushes(config, options, repo_id)
+    resume_from = _resume_checkpoint(
+        output_dir, options.resume, repo_id, config.hub.revision, distributed_state(config)
+    )
     replace = False
     if resume_from is None and _has_run_files(output_dir):
         if not options.overwrite_output_dir:
@@ -1606,9 +1775,16 @@ def run_experiment(config: ExperimentConfig, options: RunOptions | None = None) 
             shutil.rmtree(output_dir, ignore_errors=True)
         raise
     if _is_main_process():
-        finalize_output_folder(output_dir, results, config, options.push_to_hub, options.private, options.revision)
+        private = _push_private(config, options) if repo_id else options.private
+        finalize_output_folder(output_dir, results, config, repo_id, private, options.revision)
         logger.info("Done in %.0f s: %s", time.time() - started, output_dir)
     return results
+
+
+def _partial_state():
+    from accelerate import PartialState
+
+    return PartialState()
 
 
 def _is_main_process() -> bool:

@@ -1,18 +1,21 @@
 # Copyright 2026 The mbert-tiny-hub authors. Licensed under the Apache License, Version 2.0.
 """mBERT-Tiny: multilingual BERT compressed into 2, 4 or 6 narrow layers over a pruned vocabulary.
 
-This file is the whole model, config to heads, readable top to bottom. It is also the remote code that a
-saved checkpoint carries: `save_pretrained` copies this file next to the weights and points `auto_map` at it,
-so it imports nothing from this project.
+This file is the whole model, config to heads, readable top to bottom. It imports nothing from this project,
+so it can also travel with a checkpoint as remote code.
 
-Checkpoints are BERT checkpoints: `model_type` is "bert" and every parameter keeps the name it has in
+Checkpoints are plain BERT checkpoints: `model_type` is "bert", `architectures` names the stock class
+(`BertForSequenceClassification`, `BertForMaskedLM`, `BertModel`) and every parameter keeps the name it has in
 `transformers.BertModel`, so a stock `transformers` loads them with `AutoModel` / `AutoModelForSequenceClassification`
-and no remote code, and computes the same outputs. With `trust_remote_code=True` the Auto classes return the
-classes below (which add SDPA-only attention, masked-position-only MLM logits and the presets).
+and no remote code, and computes the same outputs. Saving inside `with remote_code(model):` is the explicit
+opt-in to the other route: `save_pretrained` then copies this file next to the weights and writes `auto_map`, and
+with `trust_remote_code=True` the Auto classes return the classes below (which add masked-position-only MLM logits
+and the presets).
 """
 
 from __future__ import annotations
 
+import contextlib
 
 import torch
 from torch import nn
@@ -46,6 +49,12 @@ PRESETS = {
 }
 PARAMETER_BUDGETS = {"tiny2": 6_200_000, "tiny4": 15_000_000, "tiny6": 28_400_000}
 
+# The stock transformers class each project class saves as: plain checkpoints name these in `architectures`.
+STOCK_CLASSES = {
+    "MBertTinyModel": "BertModel",
+    "MBertTinyForSequenceClassification": "BertForSequenceClassification",
+    "MBertTinyForMaskedLM": "BertForMaskedLM",
+}
 AUTO_MAP = {
     "AutoConfig": "mbert_tiny.MBertTinyConfig",
     "AutoModel": "mbert_tiny.MBertTinyModel",
@@ -98,14 +107,21 @@ class MBertTinyConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
-        if getattr(self, "auto_map", None) is None:
-            # Every Auto class resolves to this file, whichever head was saved.
-            self.auto_map = dict(AUTO_MAP)
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be a multiple of num_attention_heads "
                 f"({self.num_attention_heads})."
             )
+
+    def to_dict(self):
+        output = super().to_dict()
+        if type(self)._auto_class is not None and output.get("auto_map"):
+            return output  # saved as remote code (see `remote_code`)
+        # A plain checkpoint: stock transformers (and the Hub's widgets and tags) read it as the BERT it is.
+        output.pop("auto_map", None)
+        if output.get("architectures"):
+            output["architectures"] = [STOCK_CLASSES.get(name, name) for name in output["architectures"]]
+        return output
 
     @classmethod
     def from_preset(cls, preset: str, **kwargs) -> "MBertTinyConfig":
@@ -497,20 +513,38 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     return {"total": total, "embeddings": embeddings, "trainable": trainable}
 
 
-# Registering makes `save_pretrained` copy this file into the checkpoint and write `auto_map` into config.json.
-MBertTinyConfig.register_for_auto_class()
-MBertTinyModel.register_for_auto_class("AutoModel")
-MBertTinyForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
-MBertTinyForMaskedLM.register_for_auto_class("AutoModelForMaskedLM")
+@contextlib.contextmanager
+def remote_code(model: MBertTinyPreTrainedModel):
+    """Within this block `model.save_pretrained` also copies this file and writes `auto_map` into config.json, so
+    `trust_remote_code=True` returns the project's classes; outside it, checkpoints are plain BERT."""
+    classes = {
+        MBertTinyConfig: "AutoConfig",
+        MBertTinyModel: "AutoModel",
+        MBertTinyForSequenceClassification: "AutoModelForSequenceClassification",
+        MBertTinyForMaskedLM: "AutoModelForMaskedLM",
+    }
+    previous = getattr(model.config, "auto_map", None)
+    model.config.auto_map = dict(AUTO_MAP)  # every Auto class resolves to this file, whichever head was saved
+    for cls, auto_class in classes.items():
+        cls.register_for_auto_class(auto_class)
+    try:
+        yield model
+    finally:
+        for cls in classes:
+            cls._auto_class = None
+        model.config.auto_map = previous
+
 
 __all__ = [
     "DEFAULT_VOCAB_SIZE",
     "PARAMETER_BUDGETS",
     "PRESETS",
+    "STOCK_CLASSES",
     "MBertTinyConfig",
     "MBertTinyForMaskedLM",
     "MBertTinyForSequenceClassification",
     "MBertTinyModel",
     "MBertTinyPreTrainedModel",
     "count_parameters",
+    "remote_code",
 ]

@@ -118,7 +118,7 @@ def classification_results(name_or_path: str = "org/emotions", with_latency: boo
 
 
 def make_model_folder(folder: Path, seed: int = 0) -> Path:
-    """A training output folder: MBertTiny classifier (save_pretrained copies mbert_tiny.py and writes auto_map),
+    """A training output folder: MBertTiny classifier (saved as a plain BERT checkpoint),
     tokenizer, train_config.yaml, training_args.json and results.json."""
     import torch
 

@@ -10,6 +10,7 @@ import yaml
 from huggingface_hub import ModelCard
 
 from hub_fixtures import LANGUAGES, classification_results
+from mbert_tiny_hub.card_validation import card_metadata_problems
 from mbert_tiny_hub.cards import build_model_card, started_from_scratch, write_model_card
 
 MODEL_CONFIG = {
@@ -62,7 +63,7 @@ def test_metadata_carries_library_pipeline_languages_license_datasets_and_tags(m
     data = ModelCard.load(path).data
     assert data.library_name == "transformers"
     assert data.pipeline_tag == "text-classification"
-    assert data.language == LANGUAGES
+    assert data.language == ["de", "en", "es"]  # ISO 639-1, from the results' deu / eng / spa
     assert data.license == "apache-2.0"
     assert data.datasets == ["org/emotions"]
     assert {"mbert-tiny", "multilingual", "mbert-tiny4"} <= set(data.tags)
@@ -156,9 +157,11 @@ def test_adapter_cards_name_the_base_model_and_the_lora_settings(tmp_path):
 
     assert card.data.base_model == "org/mbert-tiny4"
     assert card.data.library_name == "peft"
-    assert 'AutoPeftModelForSequenceClassification.from_pretrained("org/tiny4-lora")' in str(card)
+    assert 'AutoPeftModelForSequenceClassification.from_pretrained(\n    "org/tiny4-lora",' in str(card)
+    assert "id2label=dict(enumerate(labels))" in str(card)  # the head's labels travel with the snippet
     assert "| target_modules | query, value |" in str(card) and "| r | 8 |" in str(card)
     assert "| trainable parameters | 2,051 |" in str(card)
+    assert card_metadata_problems(card) == []
 
 
 def test_recommender_cards_report_every_protocol_and_the_baselines(tmp_path):
@@ -184,7 +187,8 @@ def test_recommender_cards_report_every_protocol_and_the_baselines(tmp_path):
     assert "| Recall@10 | 0.1500 | 0.1600 | 0.1700 |" in str(card)
     assert "| NDCG@10 | 0.0750 | 0.0250 |" in str(card)  # model next to the most-popular baseline
     assert "| metric | full ranking | 100 sampled uniform negatives | 100 sampled popularity negatives |" in str(card)
-    assert 'trust_remote_code=True' in str(card) and card.data.get("pipeline_tag") is None
+    assert 'trust_remote_code=True' in str(card) and card.data.get("pipeline_tag") == "other"
+    assert card_metadata_problems(card) == []
 
 
 def test_a_template_that_prints_none_fails_instead_of_publishing_it(model_dir, tmp_path):
@@ -237,6 +241,7 @@ def test_pretrained_masked_lm_gets_a_fill_mask_card_with_its_perplexity(tmp_path
     assert "1,234 texts" in text and "10.6000" in text and "665.1" in text
     assert 'pipeline("fill-mask", model="org/mbert-tiny2-mlm")' in text
     assert "no pretrained multilingual weights were used" in text
+    assert card_metadata_problems(card) == []
     assert "None" not in text
 
 
@@ -252,4 +257,101 @@ def test_source_language_codes_become_the_hubs_codes_through_the_dataset_card(mo
     results["dataset"]["name_or_path"] = str(data_dir)
     results["dataset"]["languages"] = ["chn", "deu", "esp", "ptbr", "ptmz"]
     card = ModelCard(card_text(model_dir, results, SCRATCH_CONFIG))
-    assert card.data.language == ["zh", "deu", "es", "pt"]
+    assert card.data.language == ["zh", "de", "es", "pt"]
+
+
+# ----- metadata completeness and the Hub's rules ---------------------------------------------------------------
+
+
+def test_every_generated_card_passes_the_hubs_metadata_checks(model_dir, tmp_path):
+    from mbert_tiny_hub.card_validation import card_metadata_problems
+
+    classifier = write_model_card(model_dir, classification_results(), SCRATCH_CONFIG, repo_id="org/x")
+    assert card_metadata_problems(classifier) == []
+    data = ModelCard.load(classifier).data
+    assert data.language == ["de", "en", "es"] and data.datasets == ["org/emotions"]
+    assert {r.dataset_type for r in data.eval_results} == {"org/emotions"}
+
+
+@pytest.mark.parametrize(
+    "metadata, problem",
+    [
+        ({"language": ["eng"]}, "write 'en'"),
+        ({"language": ["xx-klingon"]}, "not an ISO 639 code"),
+        ({"license": "apache2"}, "not a Hub licence identifier"),
+        ({"license": "other"}, "needs license_name"),
+        ({"pipeline_tag": "sequential-recommendation"}, "not a Hub task"),
+        ({"datasets": ["/data/brighter"]}, "local path"),
+        ({"base_model": "../teacher"}, "local path"),
+        ({"widget": ["just a string"]}, "widget must be a list"),
+        ({"model-index": [{"results": "nope"}]}, "does not parse"),
+    ],
+)
+def test_metadata_the_hub_would_reject_is_named(metadata, problem):
+    from mbert_tiny_hub.card_validation import card_metadata_problems
+
+    base = {"language": ["en"], "license": "apache-2.0", "library_name": "transformers"}
+    card = f"---\n{yaml.safe_dump({**base, **metadata})}---\n# card\n"
+    problems = card_metadata_problems(card)
+    assert any(problem in entry for entry in problems), problems
+
+
+def test_a_card_with_invalid_metadata_is_never_written(model_dir):
+    from mbert_tiny_hub.card_validation import CardValidationError
+
+    with pytest.raises(CardValidationError, match="not a Hub licence identifier"):
+        write_model_card(model_dir, classification_results(), SCRATCH_CONFIG, repo_id="org/x", license="apache2")
+    assert not (model_dir / "README.md").exists()
+
+
+def test_the_hub_section_sets_datasets_language_license_tags_and_base_model(model_dir):
+    from mbert_tiny_hub.config import config_from_dict
+
+    hub = {"datasets": ["org/brighter"], "language": ["eng", "am"], "license": "cc-by-4.0", "tags": ["emotion"],
+           "base_model": "google-bert/bert-base-multilingual-cased"}
+    config = config_from_dict({"task": "classification", "hub": hub})
+    train_config = {**SCRATCH_CONFIG, "hub": config.to_dict()["hub"]}
+    card = build_model_card(model_dir, classification_results(), train_config, repo_id="org/x")
+    assert card.data.datasets == ["org/brighter"] and card.data.language == ["en", "am"]
+    assert card.data.license == "cc-by-4.0" and "emotion" in card.data.tags
+    assert card.data.base_model == "google-bert/bert-base-multilingual-cased"
+    assert {r.dataset_type for r in card.data.eval_results} == {"org/brighter"}
+
+
+def test_widget_has_one_test_split_example_per_language_and_the_plots_are_embedded(model_dir, tmp_path):
+    from datasets import load_dataset
+
+    from test_training_support import make_classification_dataset
+
+    data_dir = make_classification_dataset(tmp_path / "emotions")
+    results = classification_results(name_or_path=str(data_dir))
+    results["dataset"].update(config="all", split="test", languages=["eng", "spa"])
+    (model_dir / "per_class_f1.png").write_bytes(b"\x89PNG\r\n")
+    (model_dir / "confusion_matrix.png").write_bytes(b"\x89PNG\r\n")
+    card = build_model_card(model_dir, results, SCRATCH_CONFIG, repo_id="org/x")
+
+    test_split = load_dataset(str(data_dir), "all", split="test")
+    first = {}
+    for row in test_split:
+        first.setdefault(row["language"], row["text"])
+    assert card.data.widget == [
+        {"text": first["eng"], "example_title": "en"},
+        {"text": first["spa"], "example_title": "es"},
+    ]
+    assert "![F1 per class, this model next to the baselines](per_class_f1.png)" in str(card)
+    assert "(confusion_matrix.png)" in str(card) and "(transfer.png)" not in str(card)
+    # The model-index names the dataset, never the folder's path on this machine.
+    assert {r.dataset_type for r in card.data.eval_results} == {"emotions"}
+    assert str(tmp_path) not in yaml.safe_dump(card.data.to_dict())
+
+
+def test_texts_of_a_dataset_that_may_not_be_redistributed_never_become_widget_examples(model_dir, tmp_path):
+    from test_training_support import make_classification_dataset
+
+    data_dir = make_classification_dataset(tmp_path / "private-data")
+    readme = data_dir / "README.md"
+    text = readme.read_text()
+    readme.write_text(text.replace("---\n", "---\nredistributable: false\n", 1))
+    results = classification_results(name_or_path=str(data_dir))
+    results["dataset"].update(config="all", split="test")
+    assert build_model_card(model_dir, results, SCRATCH_CONFIG, repo_id="org/x").data.get("widget") is None

@@ -3,6 +3,7 @@ command-line overrides, and every config the project ships."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,11 +96,12 @@ def test_an_unknown_task_suggests_the_closest_one(tmp_path):
         load_config(write(tmp_path, {"task": "distilation"}))
 
 
-def test_tokens_and_hub_settings_cannot_hide_in_training_arguments(tmp_path):
+def test_tokens_cannot_hide_in_training_arguments_but_the_trainers_hub_settings_are_allowed(tmp_path):
     with pytest.raises(ConfigError, match="training.hub_token is not allowed here: tokens never go in a config"):
         load_config(write(tmp_path, {"task": "classification", "training": {"hub_token": "hf_x"}}))
-    with pytest.raises(ConfigError, match="training.push_to_hub is not allowed here: use `hub.repo_id`"):
-        load_config(write(tmp_path, {"task": "classification", "training": {"push_to_hub": True}}, "b.yaml"))
+    hub = {"push_to_hub": True, "hub_model_id": "org/name", "hub_strategy": "checkpoint", "hub_private_repo": True}
+    config = load_config(write(tmp_path, {"task": "classification", "training": hub}, "b.yaml"))
+    assert config.training == hub
 
 
 def test_corpus_entries_are_validated(tmp_path):
@@ -167,3 +169,17 @@ def test_train_py_help_documents_the_overrides():
         "accelerate launch",
     ):
         assert text in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "hub, message",
+    [
+        ({"license": "apache2"}, "hub.license 'apache2' is not a Hub licence identifier"),
+        ({"language": ["english"]}, "hub.language 'english' is not an ISO 639 code"),
+        ({"datasets": ["../data/brighter"]}, "hub.datasets '../data/brighter' must be a Hub repository id"),
+        ({"base_model": "/models/teacher"}, "hub.base_model '/models/teacher' must be a Hub repository id"),
+    ],
+)
+def test_card_metadata_in_the_hub_section_is_checked_before_training(tmp_path, hub, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write(tmp_path, {"task": "classification", "hub": hub}))

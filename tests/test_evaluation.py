@@ -418,10 +418,17 @@ def test_pareto_front_keeps_points_no_other_point_beats_on_both_axes():
     assert [point["name"] for point in pareto_front(points)] == ["a", "c", "e"]
 
 
-def test_checkpoints_load_with_and_without_remote_code_and_predict_alike(model_folder, single_label_data):
+def test_checkpoints_load_with_and_without_remote_code_and_predict_alike(
+    model_folder, trained_model, tokenizer, single_label_data, tmp_path
+):
+    from modeling.mbert_tiny import remote_code
+
     texts = [row["text"] for row in single_label_data[2][:10]]
+    with remote_code(trained_model):  # the opt-in route: the same weights with the project's code and auto_map
+        trained_model.save_pretrained(tmp_path / "with-code")
+    tokenizer.save_pretrained(tmp_path / "with-code")
     stock, stock_tokenizer = load_classifier(str(model_folder))
-    remote, remote_tokenizer = load_classifier(str(model_folder), trust_remote_code=True)
+    remote, remote_tokenizer = load_classifier(str(tmp_path / "with-code"), trust_remote_code=True)
     assert type(stock).__name__ == "BertForSequenceClassification"
     assert type(remote).__name__ == "MBertTinyForSequenceClassification"
     np.testing.assert_allclose(

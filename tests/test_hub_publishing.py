@@ -140,8 +140,8 @@ def test_a_fresh_stock_transformers_loads_the_pushed_model_and_reproduces_its_ou
     assert close(consumer["bare"]["hidden"], published.hidden, atol=1e-5)
 
 
-def test_trust_remote_code_gives_the_projects_class_with_the_same_outputs(consumer, published):
-    assert consumer["remote"]["class"] == "MBertTinyForSequenceClassification"
+def test_a_plain_checkpoint_runs_no_remote_code_even_when_allowed(consumer, published):
+    assert consumer["remote"]["class"] == "BertForSequenceClassification"
     assert close(consumer["remote"]["logits"], published.logits)
 
 
@@ -174,13 +174,15 @@ def test_the_cards_model_index_on_the_hub_holds_the_results_json_numbers(consume
 # ----- what lands in the repositories ---------------------------------------------------------------------------
 
 
-def test_a_model_repo_holds_weights_config_code_tokenizer_training_args_results_and_card(hub, published):
+def test_a_model_repo_holds_a_plain_checkpoint_tokenizer_training_args_results_and_card(hub, published):
     files = hub.files("org/mbert-tiny4")
-    assert {"model.safetensors", "config.json", "mbert_tiny.py", "tokenizer.json", "tokenizer_config.json",
+    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json",
             "train_config.yaml", "training_args.json", "results.json", "README.md"} <= set(files)
-    assert json.loads(files["config.json"])["auto_map"]["AutoModelForSequenceClassification"].startswith("mbert_tiny.")
+    config = json.loads(files["config.json"])
+    assert config["architectures"] == ["BertForSequenceClassification"] and "auto_map" not in config
+    assert not any(name.endswith(".py") for name in files)
     commit = hub.commits("org/mbert-tiny4")[0]
-    assert commit.title == "Upload MBertTinyForSequenceClassification from mbert-tiny4"
+    assert commit.title == "Upload BertForSequenceClassification from mbert-tiny4"
     assert "- model.safetensors (" in commit.message
 
 
@@ -282,7 +284,9 @@ def test_a_dataset_card_pointing_at_a_missing_file_is_refused(hub, tmp_path):
 
 def test_a_model_folder_without_the_code_its_auto_map_names_is_refused(hub, published, tmp_path):
     folder = shutil.copytree(published.model_dir, tmp_path / "no-code")
-    (folder / "mbert_tiny.py").unlink()
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForSequenceClassification": "mbert_tiny.MBertTinyForSequenceClassification"}
+    (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(PublishError, match="auto_map points at mbert_tiny.py"):
         push_model(folder, "org/no-code", endpoint=hub.url, token=hub.token)
 
@@ -319,3 +323,15 @@ def test_a_space_folder_is_pushed_as_a_gradio_space(hub, tmp_path):
     push_folder(folder, "org/demo", "space", endpoint=hub.url, token=hub.token)
     assert online_api(hub).space_info("org/demo").sdk == "gradio"
     assert set(hub.files("org/demo", "space")) == {".gitattributes", "README.md", "app.py"}
+
+
+def test_a_card_written_before_the_repo_id_was_known_is_pushed_naming_the_real_repo(hub, published, tmp_path):
+    from mbert_tiny_hub.cards import write_model_card
+
+    folder = shutil.copytree(published.model_dir, tmp_path / "mbert-tiny4-later")
+    write_model_card(folder)  # what train.py writes without --push_to_hub
+    assert '"path/to/mbert-tiny4-later"' in (folder / "README.md").read_text()
+    push_model(folder, "org/mbert-tiny4-later", endpoint=hub.url, token=hub.token)
+    pushed = hub.files("org/mbert-tiny4-later")["README.md"]
+    pushed = pushed.decode() if isinstance(pushed, bytes) else pushed
+    assert 'model="org/mbert-tiny4-later"' in pushed and "path/to/" not in pushed

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -156,9 +157,13 @@ def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_pat
     from mbert_tiny_hub.training import LabelInfo, apply_lora, build_model
     from modeling.mbert_tiny import MBertTinyConfig, MBertTinyForMaskedLM
 
-    # An MLM checkpoint (what task: mlm writes) has no pooler; LoRA on it must train the new pooler with the head.
+    # An MLM checkpoint (what task: mlm writes: a plain BERT checkpoint that records its preset) has no pooler;
+    # LoRA on it must train the new pooler with the head.
     MBertTinyForMaskedLM(
-        MBertTinyConfig(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+        MBertTinyConfig(
+            vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+            preset="tiny2",
+        )
     ).save_pretrained(tmp_path / "mlm")
     make_tokenizer(tmp_path / "mlm")
     config = config_from_dict({"task": "lora", "model": {"name_or_path": str(tmp_path / "mlm")}})
@@ -170,3 +175,62 @@ def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_pat
     trainable = {name for name, p in peft_model.named_parameters() if p.requires_grad}
     assert any("pooler" in name for name in trainable) and any("classifier" in name for name in trainable)
     assert any("lora_A" in name for name in trainable)
+
+
+@pytest.fixture(scope="module")
+def headless_lora_run(tmp_path_factory, single_thread):  # noqa: F811 - the fixture
+    """LoRA on a base with no classification head (a stock BertForMaskedLM, as lora_brighter_mbert.yaml uses)."""
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    root = tmp_path_factory.mktemp("headless")
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    base = root / "mlm-base"
+    BertForMaskedLM(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    fixtures = {"base": base, "dataset": make_classification_dataset(root / "dataset", multi_label=True)}
+    output_dir = root / "adapter"
+    results = run(lora_config(fixtures, output_dir), root)
+    return output_dir, results, fixtures
+
+
+def test_an_adapter_lists_each_module_to_save_once(headless_lora_run):
+    output_dir, _, _ = headless_lora_run
+    modules = json.loads((output_dir / "adapter_config.json").read_text())["modules_to_save"]
+    assert len(modules) == len(set(modules)) and {"classifier", "pooler"} <= set(modules)
+
+
+def test_an_adapter_on_a_headless_base_loads_with_its_labels_through_its_own_card_snippet(headless_lora_run):
+    import re
+
+    from mbert_tiny_hub.evaluation import load_classifier, predict_logits
+
+    output_dir, _, _ = headless_lora_run
+    card = (output_dir / "README.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    repo_id = re.search(r'from_pretrained\(\n?\s*"([^"]+)"', snippet).group(1)
+    namespace = {}
+    exec(compile(snippet.replace(f'"{repo_id}"', repr(str(output_dir))), "README.md", "exec"), namespace)  # noqa: S102
+    model = namespace["model"]
+    assert [model.config.id2label[i] for i in range(len(LABELS))] == list(LABELS)
+    assert model.config.problem_type == "multi_label_classification"
+    # evaluate.py's loader gives the same labels and the same predictions.
+    loaded, tokenizer = load_classifier(str(output_dir))
+    assert [loaded.config.id2label[i] for i in range(len(LABELS))] == list(LABELS)
+    texts = ["happy day at home", "miedo en casa hoy"]
+    expected = predict_logits(model.eval(), tokenizer, texts)
+    np.testing.assert_allclose(predict_logits(loaded, tokenizer, texts), expected, atol=1e-5)
+
+
+def test_evaluate_py_scores_a_headless_adapter_as_the_training_run_did(headless_lora_run):
+    from data_scripts import load_built_dataset
+    from mbert_tiny_hub.evaluation import evaluate_classifier, load_classifier
+
+    output_dir, results, fixtures = headless_lora_run
+    model, tokenizer = load_classifier(str(output_dir))
+    test = load_built_dataset(str(fixtures["dataset"]), "all", split="test")
+    report = evaluate_classifier(model, tokenizer, test, max_length=16, baselines=())
+    assert report["results"]["model"]["macro_f1"] == pytest.approx(results["results"]["model"]["macro_f1"], abs=1e-6)

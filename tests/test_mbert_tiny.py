@@ -21,6 +21,7 @@ from modeling import (
     MBertTinyModel,
     count_parameters,
 )
+from modeling.mbert_tiny import remote_code
 
 
 def _batch(vocab_size=500, seed=0):
@@ -33,7 +34,7 @@ def _batch(vocab_size=500, seed=0):
     return input_ids, attention_mask
 
 
-def _tiny_classifier(tmp_path, problem_type="single_label_classification", num_labels=3):
+def _tiny_classifier(tmp_path, problem_type="single_label_classification", num_labels=3, with_code=False):
     torch.manual_seed(0)
     labels = [f"emotion_{i}" for i in range(num_labels)]
     config = MBertTinyConfig.from_preset(
@@ -45,7 +46,11 @@ def _tiny_classifier(tmp_path, problem_type="single_label_classification", num_l
         problem_type=problem_type,
     )
     model = MBertTinyForSequenceClassification(config).eval()
-    model.save_pretrained(tmp_path)
+    if with_code:
+        with remote_code(model):
+            model.save_pretrained(tmp_path)
+    else:
+        model.save_pretrained(tmp_path)
     return model
 
 
@@ -85,11 +90,23 @@ def test_hidden_size_must_divide_into_heads():
         MBertTinyConfig(hidden_size=100, num_attention_heads=3)
 
 
-def test_saved_folder_is_self_contained_bert_checkpoint(tmp_path):
+def test_saved_folder_is_a_plain_bert_checkpoint_without_code(tmp_path):
     _tiny_classifier(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors"}
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "bert" and "auto_map" not in config
+    assert config["architectures"] == ["BertForSequenceClassification"]
+    masked_lm = MBertTinyForMaskedLM(MBertTinyConfig.from_preset("tiny2", vocab_size=500))
+    masked_lm.save_pretrained(tmp_path / "mlm")
+    assert json.loads((tmp_path / "mlm" / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+
+
+def test_remote_code_is_an_explicit_option_that_saves_the_code_and_auto_map(tmp_path):
+    model = _tiny_classifier(tmp_path, with_code=True)
     assert {"config.json", "model.safetensors", "mbert_tiny.py"} <= {p.name for p in tmp_path.iterdir()}
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "bert"
+    assert config["architectures"] == ["MBertTinyForSequenceClassification"]
     assert config["auto_map"] == {
         "AutoConfig": "mbert_tiny.MBertTinyConfig",
         "AutoModel": "mbert_tiny.MBertTinyModel",
@@ -103,6 +120,9 @@ def test_saved_folder_is_self_contained_bert_checkpoint(tmp_path):
         "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")}, num_labels=3))
     assert set(load_file(tmp_path / "model.safetensors")) == set(stock.state_dict()) - {
         "bert.embeddings.position_ids", "bert.embeddings.token_type_ids"}
+    # The option ends with the block: the next save is plain again.
+    model.save_pretrained(tmp_path / "after")
+    assert {p.name for p in (tmp_path / "after").iterdir()} == {"config.json", "model.safetensors"}
 
 
 def test_stock_transformers_loads_the_checkpoint_without_remote_code_and_matches(tmp_path):
@@ -142,7 +162,7 @@ def test_stock_transformers_loads_the_checkpoint_without_remote_code_and_matches
 
 
 def test_trust_remote_code_returns_the_project_classes_from_the_saved_code(tmp_path):
-    model = _tiny_classifier(tmp_path)
+    model = _tiny_classifier(tmp_path, with_code=True)
     input_ids, attention_mask = _batch()
     classifier = AutoModelForSequenceClassification.from_pretrained(tmp_path, trust_remote_code=True).eval()
     encoder = AutoModel.from_pretrained(tmp_path, trust_remote_code=True).eval()

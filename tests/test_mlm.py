@@ -136,16 +136,19 @@ def test_mlm_pretraining_from_scratch_lowers_the_held_out_loss_and_writes_a_mask
 
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     assert len(tokenizer) < 200  # pruned to the corpus
+    from modeling.mbert_tiny import MBertTinyForMaskedLM
+
     stock = AutoModelForMaskedLM.from_pretrained(output_dir)
-    tiny = AutoModelForMaskedLM.from_pretrained(output_dir, trust_remote_code=True)
-    assert type(stock).__name__ == "BertForMaskedLM" and type(tiny).__name__ == "MBertTinyForMaskedLM"
+    tiny = MBertTinyForMaskedLM.from_pretrained(output_dir)
+    assert type(stock).__name__ == "BertForMaskedLM"
     batch = tokenizer(["the day was [MASK] at home"], return_tensors="pt")
     with torch.no_grad():
         torch.testing.assert_close(
             stock.eval()(**batch).logits, tiny.eval()(**batch, return_all_logits=True).logits, atol=1e-4, rtol=1e-4
         )
     config = json.loads((output_dir / "config.json").read_text())
-    assert config["auto_map"]["AutoModelForMaskedLM"] == "mbert_tiny.MBertTinyForMaskedLM"
+    assert config["architectures"] == ["BertForMaskedLM"] and "auto_map" not in config  # a plain checkpoint
+    assert json.loads((output_dir / "tokenizer_config.json").read_text())["tokenizer_class"] == "BertTokenizer"
 
 
 def test_mlm_distillation_from_a_masked_lm_teacher_trains_a_derived_student(corpus, tmp_path):

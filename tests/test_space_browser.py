@@ -286,3 +286,24 @@ def test_space_recommends_the_movies_its_bert4rec_model_recommends(page, models)
     assert shown_titles == expected["titles"]
     assert shown_scores == pytest.approx(expected["scores"], abs=5.1e-5)
     assert not set(shown_titles) & {titles[item_id] for item_id in liked}  # what you liked is not recommended back
+
+
+def test_api_clients_classify_a_csv_whose_texts_are_in_another_column(space_url, tmp_path):
+    """gradio_client, as an API user calls the Space: the column is named in the call, no upload round trip."""
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "reviews.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "review"])
+        writer.writerows([[1, "happy happy day"], [2, "miedo en casa"]])
+    client = Client(space_url, verbose=False)
+    predictions, _, status = client.predict(handle_file(str(path)), "review", api_name="/classify_csv")
+    assert "Classified 2 rows of column 'review'" in status
+    with open(predictions["value"] if isinstance(predictions, dict) else predictions, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["review"] for row in rows] == ["happy happy day", "miedo en casa"]
+    assert {"detected_language", "emotion", "polarization"} <= set(rows[0])
+    # A column the file does not have is named in the answer.
+    _, _, status = client.predict(handle_file(str(path)), "comment", api_name="/classify_csv")
+    assert "comment" in status

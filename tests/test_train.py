@@ -67,7 +67,6 @@ def test_classification_run_writes_a_complete_hub_repository(trained):
     for expected in (
         "config.json",
         "model.safetensors",
-        "mbert_tiny.py",
         "tokenizer.json",
         "tokenizer_config.json",
         "train_config.yaml",
@@ -76,7 +75,9 @@ def test_classification_run_writes_a_complete_hub_repository(trained):
     ):
         assert expected in names, f"{expected} missing from {sorted(names)}"
     config = json.loads((output_dir / "config.json").read_text())
-    assert config["auto_map"]["AutoModelForSequenceClassification"] == "mbert_tiny.MBertTinyForSequenceClassification"
+    # A plain BERT checkpoint by default: the stock class, no auto_map, no code file (the Hub tags no custom_code).
+    assert config["architectures"] == ["BertForSequenceClassification"] and "auto_map" not in config
+    assert not list(output_dir.glob("*.py"))
     assert config["id2label"] == {str(i): name for i, name in enumerate(LABELS)}
     assert not (output_dir / ".staging-final").exists()
     train_config = yaml.safe_load((output_dir / "train_config.yaml").read_text())
@@ -87,18 +88,86 @@ def test_classification_run_writes_a_complete_hub_repository(trained):
     assert AutoTokenizer.from_pretrained(output_dir).model_max_length == train_config["model"]["max_length"]
 
 
-def test_saved_model_loads_with_and_without_remote_code_and_gives_the_same_logits(trained):
+def test_saved_tokenizer_names_its_real_class_and_bakes_in_no_truncation(trained):
+    from transformers import AutoTokenizer, BertTokenizer
+
+    output_dir, _ = trained
+    tokenizer_config = json.loads((output_dir / "tokenizer_config.json").read_text())
+    assert tokenizer_config["tokenizer_class"] == "BertTokenizer" and tokenizer_config["do_lower_case"] is False
+    assert not {"max_length", "truncation_strategy", "stride"} & set(tokenizer_config)
+    assert json.loads((output_dir / "tokenizer.json").read_text())["truncation"] is None
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    assert isinstance(tokenizer, BertTokenizer)
+    # Cased: reloading keeps case (no do_lower_case re-derivation); a long text is cut only when asked.
+    assert tokenizer.tokenize("Happy") != tokenizer.tokenize("happy")
+    assert len(tokenizer("happy " * 100)["input_ids"]) == 102
+    assert len(tokenizer("happy " * 100, truncation=True)["input_ids"]) == tokenizer.model_max_length
+
+
+def test_saved_model_loads_as_stock_bert_and_gives_the_same_logits_as_the_project_class(trained):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from modeling.mbert_tiny import MBertTinyForSequenceClassification
 
     output_dir, _ = trained
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     batch = tokenizer(["happy day at home", "miedo en casa"], return_tensors="pt", padding=True)
     stock = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
-    remote = AutoModelForSequenceClassification.from_pretrained(output_dir, trust_remote_code=True).eval()
+    ours = MBertTinyForSequenceClassification.from_pretrained(output_dir).eval()
     assert type(stock).__name__ == "BertForSequenceClassification"
-    assert type(remote).__name__ == "MBertTinyForSequenceClassification"
     with torch.no_grad():
-        torch.testing.assert_close(stock(**batch).logits, remote(**batch).logits, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(stock(**batch).logits, ours(**batch).logits, atol=1e-5, rtol=1e-4)
+
+
+def test_the_runs_card_passes_the_hub_metadata_checks_with_a_widget_per_language_and_its_plots(trained):
+    from huggingface_hub import ModelCard
+
+    from mbert_tiny_hub.card_validation import card_metadata_problems
+
+    output_dir, _ = trained
+    assert card_metadata_problems(output_dir / "README.md") == []
+    card = ModelCard.load(output_dir / "README.md")
+    assert card.data.language == ["en", "es"]
+    assert [example["example_title"] for example in card.data.widget] == ["en", "es"]
+    for name in ("per_class_f1.png", "per_language_f1.png", "confusion_matrix.png"):
+        assert (output_dir / name).stat().st_size > 1000 and f"]({name})" in card.text
+
+
+def test_remote_code_is_an_explicit_option_of_the_model_section(fixtures, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    output_dir = tmp_path / "run"
+    config = tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], output_dir, num_train_epochs=1)
+    config["model"]["remote_code"] = True
+    run(config, tmp_path)
+    saved = json.loads((output_dir / "config.json").read_text())
+    assert saved["auto_map"]["AutoModelForSequenceClassification"] == "mbert_tiny.MBertTinyForSequenceClassification"
+    assert (output_dir / "mbert_tiny.py").is_file()
+    remote = AutoModelForSequenceClassification.from_pretrained(output_dir, trust_remote_code=True)
+    assert type(remote).__name__ == "MBertTinyForSequenceClassification"
+    assert "trust_remote_code=True" in (output_dir / "README.md").read_text()
+    # Checkpoints saved during training stay plain: only the published folder carries the code.
+    assert not list(output_dir.glob("checkpoint-*/*.py"))
+
+
+def test_the_cards_snippet_runs_on_a_text_longer_than_the_model_reads(trained):
+    import re
+
+    output_dir, _ = trained
+    card = (output_dir / "README.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    assert "truncation=True" in snippet
+    # The card states one max length, the tokenizer's, and never the position-embedding size.
+    max_length = json.loads((output_dir / "tokenizer_config.json").read_text())["model_max_length"]
+    assert f"| max sequence length | {max_length} tokens |" in card and "| max sequence length | 512" not in card
+    repo_id = re.search(r'model="([^"]+)"', snippet).group(1)
+    long_text = " ".join(["happy day at home"] * 300)  # 1,200 words: far past the model's positions
+    snippet = snippet.replace(f'"{repo_id}"', repr(str(output_dir)))
+    snippet = re.sub(r'classifier\("[^"]*"', f"classifier({long_text!r}", snippet)
+    namespace = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the card's own code, on the local folder
+    scores = namespace["classifier"]([long_text], truncation=True)[0]
+    assert {entry["label"] for entry in scores} == set(LABELS)
 
 
 def test_results_json_follows_the_schema_and_matches_a_fresh_evaluation(trained, fixtures):

@@ -104,7 +104,7 @@ def model_markdown(entry: ServedModel) -> str:
     if entry.model is None:
         return f"**{TITLES.get(entry.task, entry.task).capitalize()} model:** {entry.problem}."
     source = entry.source
-    name = f"[{source}]({source.link})" if source.link else f"`{source.name_or_path}` (local folder)"
+    name = f"[{source}]({source.link})" if source.link else f"`{source.display}` (local folder)"
     lines = [f"**Model:** {name}"]
     if isinstance(entry.model, TextClassifier):
         config = entry.model.model.config
@@ -348,7 +348,10 @@ def build_demo(settings: SpaceSettings | None = None) -> gr.Blocks:
             )
             with gr.Row():
                 csv_file = gr.File(label="CSV file", file_types=[".csv"], elem_id="batch-input")
-                text_column = gr.Dropdown(label="Text column", choices=[], elem_id="batch-column")
+                # allow_custom_value: API clients name the column without the upload round trip that fills choices.
+                text_column = gr.Dropdown(
+                    label="Text column", choices=[], allow_custom_value=True, elem_id="batch-column"
+                )
             classify_batch = gr.Button("Classify CSV", variant="primary", elem_id="batch-run")
             batch_status = gr.Markdown(elem_id="batch-status")
             predictions_file = gr.File(

@@ -1,13 +1,15 @@
-"""Which language a text seems to be in, offline: Unicode scripts first, then short stop-word lists.
+"""Which language a text seems to be in, offline: Unicode scripts first, then py3langid for shared scripts.
 
-A script that one language owns (Greek, Khmer, Hangul, ...) decides alone. Shared scripts are told apart by
-letters only one language uses (Urdu's ے, Persian's پ, Ukrainian's ї) and by counting very frequent words
-(Latin and Devanagari). Good enough to show a visitor "this looks like Spanish"; not a research-grade identifier.
-Codes are ISO 639-3 as in the project's datasets (`eng`, `arb`, `zho`, ...).
+A script that only one of the languages below is written in (Greek, Khmer, Hangul, ...) decides alone, with
+certainty. A script several of them share (Latin, Arabic, Cyrillic, Devanagari, Ethiopic: Amharic and Tigrinya) is
+handed to py3langid (langid.py's maintained fork, its model inside the wheel), restricted to the languages of that
+script it knows, and the answer is never more than "probably ...": it may not know the language at all (Hausa,
+Tigrinya), and short texts give it little to go on. Codes are ISO 639-3 as in the project's datasets (`eng`, `arb`).
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ LANGUAGES: dict[str, tuple[str, str | None, str]] = {
     "tam": ("Tamil", "ta", "Tamil"),
     "tel": ("Telugu", "te", "Telugu"),
     "tha": ("Thai", "th", "Thai"),
+    "tir": ("Tigrinya", "ti", "Ethiopic"),
     "tur": ("Turkish", "tr", "Latin"),
     "ukr": ("Ukrainian", "uk", "Cyrillic"),
     "urd": ("Urdu", "ur", "Arabic"),
@@ -76,63 +79,11 @@ _SCRIPT_RANGES = [
     (0x3400, 0x4DC0, "Han"), (0x4E00, 0xA000, "Han"), (0xAC00, 0xD7B0, "Hangul"), (0xF900, 0xFB00, "Han"),
     (0x20000, 0x2A6E0, "Han"),
 ]
-# Scripts only one of LANGUAGES is written in here (Ethiopic is Amharic's; Tigrinya would need more).
-_SCRIPT_LANGUAGE = {
-    "Greek": "ell", "Armenian": "hye", "Hebrew": "heb", "Bengali": "ben", "Gurmukhi": "pan", "Gujarati": "guj",
-    "Oriya": "ori", "Tamil": "tam", "Telugu": "tel", "Kannada": "kan", "Malayalam": "mal", "Sinhala": "sin",
-    "Thai": "tha", "Myanmar": "mya", "Georgian": "kat", "Hangul": "kor", "Ethiopic": "amh", "Khmer": "khm",
-    "Han": "zho", "Japanese": "jpn",
-}
-# Frequent words per language; each occurrence is evidence for the languages that list it (shared words count less).
-_STOP_WORDS = {
-    "eng": "the and is are am was were to of in that it this for with you i me not be have has they we on at but "
-    "my so what can will just been would there their about from your our",
-    "spa": "el la los las de del que y en un una es por para con no se lo muy pero más como está son su al me mi "
-    "porque todo esto qué ya hay también nos fue estoy después",
-    "deu": "der die das und ist nicht ich sie es ein eine zu mit auf für den dem des von sich auch wir aber wie "
-    "sind war noch nach wird habe dass bei schon mir mich wenn nur oder",
-    "fra": "le la les de des du c'est et est un une que qui pas ne je il elle nous vous dans pour sur avec ce "
-    "cette mais plus sont au aux très tout été ça",
-    "ita": "il lo gli le di che è un una non per con sono ma del della questo questa anche come più mi ho ha si "
-    "nel alla perché molto tutto già essere",
-    "por": "de que os não para com em do da dos das por mais mas como eu ele ela muito isso está são foi ao "
-    "também você seu sua nós uma um é",
-    "nld": "de het een en van is dat niet ik je op te zijn met voor er maar om ook als bij nog wat wij heeft "
-    "hebben dit deze naar geen kan wel",
-    "pol": "i w nie się na to jest że z do jak co ale tak za po od już jestem był była są ten ta tego mnie tylko "
-    "czy bardzo przez dla może",
-    "tur": "ve bir bu da de için ile çok ne ama gibi daha olarak değil var yok ben sen biz onlar şu mi mı her "
-    "kadar sonra diye olan bunu beni hiç",
-    "swa": "na ya wa kwa ni katika za cha hii huo kuwa sana lakini kama hata watu mimi wewe yeye sisi wao tu "
-    "pia hiyo hapa leo asante bado kila",
-    "hau": "wannan kuma amma shi ita ga don daga cikin ake yi sun akwai har wani wata mai sosai kai babu yadda "
-    "ba ta ce ne su mu",
-    "ind": "yang dan di ini itu dengan untuk tidak dari dalam akan pada juga saya kami kita mereka ada bisa sudah "
-    "atau karena sangat tapi lebih seperti apa aku kamu",
-    "ron": "și în cu pe nu este sunt că care mai din pentru ce se am fost foarte dar al ale lui acest această eu ei",
-    "swe": "och att det som en på är av för med till den har inte om ett men jag var så vi du han hon från kan "
-    "också mycket",
-    "fin": "ja on ei se että hän oli ovat mutta kun niin tämä minä sinä me te he kuin myös jo vain olen ole "
-    "siitä hyvin nyt mitä joka",
-    "afr": "die en is nie het van ek jy ons hulle wat om te met vir was sal kan baie maar ook",
-    "rus": "и в не на что это как очень но они мы вы я он она был была так все его только уже меня нет",
-    "ukr": "і в не на що це як дуже але вони ми ви я він вона був була так все його тільки вже мене немає та",
-    "hin": "है हैं के की का में और यह से को नहीं था थी पर भी हूँ मुझे हम आप वह बहुत कि लिए",
-    "nep": "छ छन् मा र हो पनि गर्न भएको छैन थियो लाई हरू म हामी तपाईं यो त्यो धेरै गरेको",
-    "mar": "आहे आणि या ला मी नाही तर हे की होते आम्ही तुम्ही खूप आहेत झाले",
-}
-_STOP_WORDS = {code: frozenset(words.split()) for code, words in _STOP_WORDS.items()}
-_WORD_LANGUAGES: dict[str, list[str]] = {}
-for _code, _words_of_language in _STOP_WORDS.items():
-    for _word in _words_of_language:
-        _WORD_LANGUAGES.setdefault(_word, []).append(_code)
-# Letters that point to one language of a shared script: (language, letters).
-_DISTINCTIVE_LETTERS = [
-    ("spa", "ñ¿¡"), ("deu", "ß"), ("pol", "ąćęłńśźż"), ("tur", "ğış"), ("por", "ãõ"), ("fra", "œç"),
-    ("ron", "ășț"), ("hau", "ƙɗɓƴ"), ("ukr", "іїєґ"), ("rus", "ыэъё"),
-]
-_URDU_LETTERS = set("ٹڈڑںےۓھ")
-_PERSIAN_LETTERS = set("پچژگیک")
+# script -> the languages above written in it; a script with one of them decides alone.
+SCRIPT_LANGUAGES: dict[str, list[str]] = {}
+for _code, (_, _, _script) in LANGUAGES.items():
+    SCRIPT_LANGUAGES.setdefault(_script, []).append(_code)
+MIN_WORDS = 2  # fewer words in a shared script: undetermined
 
 
 @dataclass(frozen=True)
@@ -206,34 +157,35 @@ def dominant_script(text: str) -> str | None:
     return counts.most_common(1)[0][0]
 
 
+@functools.lru_cache(maxsize=None)
+def _identifier(iso_codes: tuple[str, ...]):
+    """py3langid restricted to `iso_codes` (ISO 639-1), probabilities normalised."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(iso_codes))
+    return identifier
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier_labels() -> frozenset[str]:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return frozenset(LanguageIdentifier.from_model_file(MODEL_FILE).labels)
+
+
 def detect_language(text: str) -> Detection:
-    """Guess the language of `text` from its script and, for shared scripts, distinctive letters and words."""
+    """Guess the language of `text`: certain for a script one language owns, "probably" for a shared script."""
     script = dominant_script(text)
     if script is None:
         return Detection(None, None, certain=False)
-    if script in _SCRIPT_LANGUAGE:
-        return Detection(_SCRIPT_LANGUAGE[script], script)
-    letters = set(text.lower())
-    if script == "Arabic":
-        if letters & _URDU_LETTERS:
-            return Detection("urd", script)
-        if letters & _PERSIAN_LETTERS:
-            return Detection("fas", script)
-        return Detection("arb", script)
-    candidates = {code for code, (_, _, code_script) in LANGUAGES.items() if code_script == script}
-    scores = Counter({code: 0.0 for code in candidates})
-    for word in _words(text):
-        sharing = [code for code in _WORD_LANGUAGES.get(word, ()) if code in candidates]
-        for code in sharing:
-            scores[code] += 1 / len(sharing)
-    for code, hints in _DISTINCTIVE_LETTERS:
-        if code in candidates:
-            scores[code] += 0.5 * len(letters & set(hints))
-    ranked = scores.most_common(2)
-    if not ranked or ranked[0][1] == 0:
-        # Without a known word, Cyrillic is most often Russian and Devanagari Hindi; Latin tells nothing.
-        fallback = {"Cyrillic": "rus", "Devanagari": "hin"}.get(script)
-        return Detection(fallback, script, certain=False)
-    best, best_score = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    return Detection(best, script, certain=best_score >= 1.5 and best_score - runner_up >= 1)
+    owners = SCRIPT_LANGUAGES.get(script, [])
+    if len(owners) == 1:
+        return Detection(owners[0], script)
+    if len(_words(text)) < MIN_WORDS:
+        return Detection(None, script, certain=False)
+    by_iso = {LANGUAGES[code][1]: code for code in owners if LANGUAGES[code][1] in _identifier_labels()}
+    if not by_iso:
+        return Detection(None, script, certain=False)
+    iso, _ = _identifier(tuple(sorted(by_iso))).classify(text)
+    return Detection(by_iso[iso], script, certain=False)

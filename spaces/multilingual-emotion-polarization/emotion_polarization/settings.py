@@ -42,10 +42,14 @@ class ModelSource:
     local: bool = False
 
     @classmethod
-    def parse(cls, value: str, where: str) -> "ModelSource":
+    def parse(cls, value: str, where: str, base: Path | None = None) -> "ModelSource":
+        """`value` as a folder (relative to `base`, the config file's folder, then to the working directory) or a
+        Hub id."""
         value = value.strip()
-        if os.path.isdir(os.path.expanduser(value)):
-            return cls(str(Path(value).expanduser().resolve()), local=True)
+        for root in ([base] if base else []) + [Path.cwd()]:
+            folder = root / os.path.expanduser(value)
+            if folder.is_dir():
+                return cls(str(folder.resolve()), local=True)
         repo_id, _, revision = value.partition("@")
         if not HUB_ID.match(repo_id):
             raise SettingsError(
@@ -53,6 +57,21 @@ class ModelSource:
                 "(optionally 'org/name@revision'). Fix the path or the id."
             )
         return cls(repo_id, revision or None)
+
+    @property
+    def display(self) -> str:
+        """What the page shows: the Hub id, or a local folder relative to the working directory (never the path of
+        the machine it runs on)."""
+        if not self.local:
+            return str(self)
+        try:
+            relative = os.path.relpath(self.name_or_path)
+        except ValueError:  # another drive
+            relative = None
+        # Inside the repository (at most ../../ from the Space's folder): the relative path; elsewhere its name.
+        if relative is None or Path(relative).parts[:3] == ("..", "..", ".."):
+            return Path(self.name_or_path).name
+        return relative
 
     @property
     def link(self) -> str | None:
@@ -80,6 +99,41 @@ class SpaceSettings:
         return model.name_or_path in self.trust_remote_code or str(model) in self.trust_remote_code
 
 
+def _looks_like_folder(value: str) -> bool:
+    return value.startswith((".", "/", "~"))
+
+
+def _newest_match(pattern: str, base: Path) -> str | None:
+    """The last folder (in name order: `make demo`'s UTC timestamps sort by time) matching a glob pattern."""
+    for root in (base, Path.cwd()):
+        matches = sorted(path for path in root.glob(os.path.expanduser(pattern)) if path.is_dir())
+        if matches:
+            return str(matches[-1].resolve())
+    return None
+
+
+def resolve_model(value, where: str, base: Path) -> ModelSource | None:
+    """A model entry: one Hub id or folder, or a list of candidates of which the first that exists wins (folders
+    that are not there yet are skipped, a Hub id always counts; a folder pattern such as `outputs/quickstart-*`
+    takes its newest match). None when nothing is there."""
+    candidates = value if isinstance(value, list) else [value]
+    for candidate in candidates:
+        if not isinstance(candidate, str) or not candidate.strip():
+            raise SettingsError(f"{where}: {candidate!r} is not a Hub id or a folder.")
+        candidate = candidate.strip()
+        if "*" in candidate:
+            newest = _newest_match(candidate, base)
+            if newest:
+                return ModelSource(newest, local=True)
+            continue
+        if _looks_like_folder(candidate) and not any(
+            (root / os.path.expanduser(candidate)).is_dir() for root in (base, Path.cwd())
+        ):
+            continue
+        return ModelSource.parse(candidate, where, base)
+    return None
+
+
 def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> SpaceSettings:
     """Read `path` (default: `$SPACE_CONFIG`, else space_config.yaml beside app.py), then apply the environment."""
     environ = os.environ if environ is None else environ
@@ -104,10 +158,11 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
         variable = f"{task.upper()}_MODEL"
         # A variable set to "" switches the model off; an unset one leaves the file's value.
         if variable in environ:
-            value, where = environ[variable], variable
+            value = environ[variable]
+            models[task] = ModelSource.parse(value, variable) if value else None
         else:
-            value, where = configured.get(task), f"{path}: models.{task}"
-        models[task] = ModelSource.parse(str(value), where) if value else None
+            value = configured.get(task)
+            models[task] = resolve_model(value, f"{path}: models.{task}", path.parent) if value else None
 
     allowed = data.get("trust_remote_code") or []
     if not isinstance(allowed, list) or not all(isinstance(item, str) for item in allowed):
@@ -115,8 +170,9 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
     allowed_set = set()
     for item in allowed:
         allowed_set.add(item)
-        if os.path.isdir(os.path.expanduser(item)):
-            allowed_set.add(str(Path(item).expanduser().resolve()))
+        for root in (path.parent, Path.cwd()):
+            if (root / os.path.expanduser(item)).is_dir():
+                allowed_set.add(str((root / os.path.expanduser(item)).resolve()))
 
     limits = dict(DEFAULT_LIMITS)
     for key, value in (data.get("limits") or {}).items():
