@@ -467,14 +467,15 @@ def prune_for(config: ExperimentConfig, tokenizer, texts, source_name: str):
         raise ConfigError(f"{config.source}: cannot prune the vocabulary of {source_name}: {error}") from None
     stats = pruned.stats
     logger.info(
-        "Pruned %s from %d to %d pieces (%d special, %d single-character, %d frequent); "
-        "the corpus's tokens covered: %.2f%%.",
+        "Pruned %s from %d to %d pieces (%d special, %d single-character, %d frequent in the corpus, %d most "
+        "probable of its scripts); the corpus's tokens covered: %.2f%%.",
         source_name,
         stats["original_vocab_size"],
         stats["vocab_size"],
         stats["special"],
         stats["single_character"],
         stats["frequent"],
+        stats.get("probable", 0),
         100.0 * stats["corpus_tokens_covered"] / max(stats["corpus_tokens"], 1),
     )
     return pruned
