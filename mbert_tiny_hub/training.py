@@ -88,7 +88,7 @@ class RunOptions:
     resume: bool | str = False
     push_to_hub: str | bool | None = None  # a repo id, or True with hub_model_id (HF style)
     hub_model_id: str | None = None
-    hub_strategy: str | None = None  # the Trainer's checkpoint pushes; default "checkpoint" (last-checkpoint)
+    hub_strategy: str | None = None  # the Trainer's checkpoint pushes ("checkpoint": last-checkpoint); default "end"
     private: bool | None = None
     revision: str | None = None
     overwrite_output_dir: bool = False
@@ -566,7 +566,7 @@ def build_model(
                 kept_token_ids=pruned.kept_ids if pruned else None,
                 layers=model_cfg.layers,
                 head=head,
-                vocab_source=tokenizer_source,
+                vocab_source=_portable_source(tokenizer_source),
                 **_head_kwargs(labels),
                 **overrides,
             )
@@ -603,7 +603,7 @@ def build_model(
             vocab_size=len(tokenizer),
             pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
             max_position_embeddings=max(512, model_cfg.max_length),
-            vocab_source=tokenizer_source,
+            vocab_source=_portable_source(tokenizer_source),
             **_head_kwargs(labels),
             **overrides,
         )
@@ -618,6 +618,16 @@ def build_model(
             "vocabulary": pruned.stats if pruned else None,
         },
     )
+
+
+def _portable_source(name: str) -> str:
+    """What config.json may say about where a tokenizer came from: a Hub id as is; for a local folder, the Hub id it
+    stands for (a converted teacher's base_model) or its folder name, never the path (config.json is pushed)."""
+    from .teacher import teacher_hub_id
+
+    if not Path(name).exists():
+        return name
+    return teacher_hub_id(name) or Path(name).resolve().name
 
 
 def _is_default_teacher(name) -> bool:
@@ -760,10 +770,57 @@ def make_training_arguments(config: ExperimentConfig, output_dir: Path, task_def
     config.training = _resolve_training(config, output_dir, task_defaults)
     try:
         args = TrainingArguments(**config.training)
+        args.__class__ = _make_portable(type(args))
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: training: {error}") from None
     set_process_log_level(args)
     return args
+
+
+_PORTABLE_CLASSES: dict[type, type] = {}
+
+
+class PortableArgumentsMixin:
+    """TrainingArguments that pickle without absolute local paths. The Trainer's own Hub pushes upload the pickled
+    arguments (`training_args.bin`, also inside `last-checkpoint/`); an absolute path in them would name this
+    machine's folders. Resuming never reads that file, so folder names alone lose nothing."""
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for key, value in state.items():
+            if isinstance(value, str) and os.path.isabs(value):
+                state[key] = Path(value).name
+        return state
+
+    def __deepcopy__(self, memo):  # copies inside this process keep the real paths
+        import copy
+
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
+
+    def __copy__(self):
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self):  # unpickle as the stock class: loading training_args.bin needs nothing from this project
+        base = next(cls for cls in type(self).__mro__ if cls is not PortableArgumentsMixin and
+                    cls is not type(self))
+        return (_restore_arguments, (base, self.__getstate__()))
+
+
+def _restore_arguments(base, state):
+    args = base.__new__(base)
+    args.__dict__.update(state)
+    return args
+
+
+def _make_portable(cls: type) -> type:
+    if cls not in _PORTABLE_CLASSES:
+        _PORTABLE_CLASSES[cls] = type(cls.__name__, (PortableArgumentsMixin, cls), {})
+    return _PORTABLE_CLASSES[cls]
 
 
 def set_process_log_level(args) -> None:
@@ -1670,7 +1727,9 @@ def _enable_trainer_pushes(config: ExperimentConfig, options: RunOptions, repo_i
     config.training["push_to_hub"] = True
     config.training["hub_model_id"] = repo_id
     config.training["hub_private_repo"] = _push_private(config, options)
-    config.training["hub_strategy"] = options.hub_strategy or config.training.get("hub_strategy") or "checkpoint"
+    # Default "end": the finished folder is pushed once, cleaned of local paths. Checkpoint pushes (hub_strategy
+    # "checkpoint") are the Trainer's own and carry its state, which names this machine's output folder.
+    config.training["hub_strategy"] = options.hub_strategy or config.training.get("hub_strategy") or "end"
     if config.hub.revision and "hub_revision" not in config.training:
         config.training["hub_revision"] = config.hub.revision
 

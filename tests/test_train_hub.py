@@ -58,10 +58,10 @@ def _hub_step(hub) -> int:
 
 
 def test_a_killed_run_resumes_from_the_hubs_last_checkpoint_on_a_fresh_machine(hub, data, tmp_path, repo_root):
-    epochs, steps_per_epoch = 30, 6  # 96 training rows, batch 16
+    epochs, steps_per_epoch = 120, 6  # 96 training rows, batch 16; long enough that the kill always comes mid-run
     first = tmp_path / "first-machine"
     command = [sys.executable, "train.py", "--config", str(_config(data, tmp_path, first, epochs)),
-               "--push_to_hub", "--hub_model_id", REPO]
+               "--push_to_hub", "--hub_model_id", REPO, "--hub_strategy", "checkpoint"]
     process = subprocess.Popen(command, cwd=repo_root, env=_env(hub, tmp_path), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
@@ -80,7 +80,7 @@ def test_a_killed_run_resumes_from_the_hubs_last_checkpoint_on_a_fresh_machine(h
     fresh = tmp_path / "second-machine"
     resumed = subprocess.run(
         [sys.executable, "train.py", "--config", str(_config(data, tmp_path, fresh, epochs)), "--resume",
-         "--push_to_hub", "--hub_model_id", REPO],
+         "--push_to_hub", "--hub_model_id", REPO, "--hub_strategy", "checkpoint"],
         cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
     )
     assert resumed.returncode == 0, resumed.stderr[-4000:]
@@ -118,7 +118,7 @@ def test_a_recommender_on_data_that_may_not_be_redistributed_never_pushes_checkp
     config = {"task": "bert4rec", "data": {"dataset": str(dataset)}, "training": {"output_dir": str(tmp_path / "run")}}
     result = subprocess.run(
         [sys.executable, "train.py", "--config", str(write_config(tmp_path / "c.yaml", config)),
-         "--push_to_hub", "--hub_model_id", REPO],
+         "--push_to_hub", "--hub_model_id", REPO, "--hub_strategy", "checkpoint"],
         cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 2 and "may not be redistributed" in result.stderr
@@ -134,7 +134,8 @@ def test_two_processes_resume_from_the_hub_with_one_download(hub, data, tmp_path
     assert not torch.cuda.is_available(), "this test is about CPU processes"
     first = tmp_path / "one-process"
     done = subprocess.run(
-        [sys.executable, "train.py", "--config", str(_config(data, tmp_path, first, 1)), "--push_to_hub", REPO],
+        [sys.executable, "train.py", "--config", str(_config(data, tmp_path, first, 1)), "--push_to_hub", REPO,
+         "--hub_strategy", "checkpoint"],
         cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-4000:]
@@ -144,7 +145,8 @@ def test_two_processes_resume_from_the_hub_with_one_download(hub, data, tmp_path
     resumed = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
          "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-         "train.py", "--config", str(_config(data, tmp_path, fresh, 3)), "--resume", "--push_to_hub", REPO],
+         "train.py", "--config", str(_config(data, tmp_path, fresh, 3)), "--resume", "--push_to_hub", REPO,
+         "--hub_strategy", "checkpoint"],
         cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
     )
     log = resumed.stdout + resumed.stderr
