@@ -40,7 +40,9 @@ from .training import (
     build_model,
     describe_parameters,
     environment_info,
+    hub_repo_id,
     load_corpus,
+    load_tokenizer,
     make_training_arguments,
     write_final_folder,
 )
@@ -100,9 +102,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
         )
 
     teacher = _load_bert_like(teacher_name, source)
-    from transformers import AutoTokenizer
-
-    teacher_tokenizer = AutoTokenizer.from_pretrained(teacher_name)
+    teacher_tokenizer, _ = load_tokenizer([teacher_name])
     with args.main_process_first(desc="the teacher pass"):
         cached = teacher_embeddings(
             teacher_name, corpus["text"], distillation.teacher_cache_dir, prefix=distillation.text_prefix,
@@ -154,7 +154,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": _command_line(run.options),
         "model": {
-            "name_or_path": run.options.push_to_hub or config.hub.repo_id or str(run.output_dir),
+            "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
             "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
             "parameters": parameters,
             "size_on_disk_mb": None,

