@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.utils.data import SequentialSampler
 from transformers import PreTrainedModel, Trainer
 
 from .losses import HybridLoss, distillation_kl
@@ -52,6 +53,13 @@ class HybridLossTrainer(Trainer):
         super()._set_signature_columns_if_needed()
         if EXAMPLE_WEIGHT not in self._signature_columns:
             self._signature_columns.append(EXAMPLE_WEIGHT)
+
+    def _get_eval_sampler(self, eval_dataset):
+        # transformers 5 length-groups evaluation batches too under train_sampling_strategy="group_by_length", so
+        # `predict` would return rows out of order; results pair predictions with rows (languages, baselines).
+        if self.args.train_sampling_strategy == "group_by_length" and eval_dataset is not None:
+            return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
+        return super()._get_eval_sampler(eval_dataset)
 
     def _split_inputs(self, inputs: dict) -> tuple[dict, torch.Tensor | None, torch.Tensor | None]:
         inputs = dict(inputs)  # the caller keeps its dict: prediction_step reads the labels from it afterwards

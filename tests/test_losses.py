@@ -252,3 +252,42 @@ def test_hybrid_loss_with_class_weights_raises_minority_recall_over_plain_cross_
     )
     print(f"minority recall: cross-entropy {plain:.3f}, hybrid {hybrid:.3f}")  # the README's figures (pytest -s)
     assert hybrid >= plain + 0.3, f"minority recall: hybrid {hybrid:.3f} vs cross-entropy {plain:.3f}"
+
+
+def test_predict_keeps_row_order_when_training_batches_are_length_grouped(tmp_path):
+    """transformers 5 also length-groups evaluation batches under train_sampling_strategy="group_by_length"; the
+    project's results pair predictions with rows (languages, baselines), so `predict` must keep the rows' order."""
+    from datasets import Dataset
+    from transformers import TrainingArguments, set_seed
+
+    from modeling.mbert_tiny import MBertTinyConfig, MBertTinyForSequenceClassification
+    from modeling.trainers import HybridLossTrainer
+
+    set_seed(0)
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(3, 40, size=int(length)).tolist() for length in rng.integers(2, 30, size=64)]
+    dataset = Dataset.from_dict({"input_ids": rows, "labels": [index % 2 for index in range(len(rows))]})
+
+    def pad(features):
+        width = max(len(feature["input_ids"]) for feature in features)
+        ids = torch.zeros(len(features), width, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, feature in enumerate(features):
+            ids[row, : len(feature["input_ids"])] = torch.tensor(feature["input_ids"])
+            mask[row, : len(feature["input_ids"])] = 1
+        return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([f["labels"] for f in features])}
+
+    model = MBertTinyForSequenceClassification(
+        MBertTinyConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, num_labels=2, max_position_embeddings=32)
+    ).eval()
+    args = TrainingArguments(
+        str(tmp_path), per_device_eval_batch_size=8, train_sampling_strategy="group_by_length", report_to="none",
+        disable_tqdm=True, dataloader_pin_memory=False,
+    )
+    trainer = HybridLossTrainer(model=model, args=args, data_collator=pad)
+    prediction = trainer.predict(dataset)
+    assert prediction.label_ids.tolist() == dataset["labels"]
+    with torch.no_grad():
+        expected = torch.cat([model(input_ids=torch.tensor([row])).logits for row in rows]).numpy()
+    np.testing.assert_allclose(prediction.predictions, expected, atol=1e-5)
