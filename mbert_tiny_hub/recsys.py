@@ -51,6 +51,8 @@ from modeling.mbert_tiny import count_parameters
 from .ranking import KS, draw_negatives, full_ranking_ranks, ranking_metrics, sampled_ranking_ranks
 
 RESULTS_NAME = "results.json"
+# What `bert4rec.model` can build, and the name each goes by in results tables.
+MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
 BASELINES = ("most_popular", "item_cooccurrence")
 
 # TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
@@ -85,6 +87,9 @@ DEFAULT_TRAINING_ARGS = {
 class Bert4RecOptions:
     """The `bert4rec:` section of an experiment config (every key optional)."""
 
+    # "bert4rec": bidirectional, cloze objective; "sasrec_plus": the same encoder with causal attention, trained on
+    # next-item prediction at every position with full-softmax cross-entropy (SASRec+, Klenitskiy & Vasilev 2023).
+    model: str = "bert4rec"
     preset: str | None = "M"  # "S", "M", "L", "XL" (modeling.bert4rec.PRESETS); None: Bert4RecConfig defaults
     config: dict[str, Any] = dataclasses.field(default_factory=dict)  # any Bert4RecConfig field, e.g. mask_probability
     init_from: str | None = None  # a saved BERT4Rec (folder or Hub id) to continue training; same item vocabulary
@@ -110,6 +115,10 @@ class Bert4RecOptions:
                 hint = f" (did you mean {match[0]!r}?)" if match else ""
                 raise ValueError(f"{source}: unknown key {key!r}{hint}. Valid keys: {', '.join(sorted(fields))}.")
         options = cls(**values)
+        if options.model not in MODELS:
+            raise ValueError(
+                f"{source}.model must be one of {', '.join(map(repr, MODELS))}, got {options.model!r}."
+            )
         if options.catalogue not in ("sequences", "items"):
             raise ValueError(f"{source}.catalogue must be 'sequences' or 'items', got {options.catalogue!r}.")
         if options.crop not in ("recent", "random"):
@@ -368,6 +377,39 @@ class ClozeCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
+@dataclasses.dataclass
+class NextItemCollator:
+    """SASRec+ training batches: each history (vocabulary indexes, oldest first) is its own input shifted by one,
+    `input_ids = history[:-1]`, `labels = history[1:]`, so every position is labelled with the item that follows it
+    (full-softmax cross-entropy at every position). Left-padded; padding is labelled -100. Histories longer than
+    `max_length + 1` keep their most recent items (`crop="recent"`) or a random window (`crop="random"`)."""
+
+    max_length: int = 200
+    pad_token_id: int = PAD_ITEM_INDEX
+    crop: str = "recent"
+
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        keep = self.max_length + 1
+        sequences = []
+        for feature in features:
+            sequence = list(feature["input_ids"])
+            if len(sequence) > keep:
+                start = len(sequence) - keep
+                if self.crop == "random":
+                    start = int(torch.randint(0, start + 1, ()))
+                sequence = sequence[start : start + keep]
+            sequences.append(sequence)
+        width = max(1, max(len(sequence) - 1 for sequence in sequences))
+        input_ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
+        labels = torch.full((len(sequences), width), -100, dtype=torch.long)
+        for row, sequence in enumerate(sequences):
+            if len(sequence) > 1:
+                input_ids[row, width - len(sequence) + 1 :] = torch.tensor(sequence[:-1], dtype=torch.long)
+                labels[row, width - len(sequence) + 1 :] = torch.tensor(sequence[1:], dtype=torch.long)
+        attention_mask = (input_ids != self.pad_token_id).long()
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
 class Bert4RecTrainer(Trainer):
     """A `Trainer` whose evaluation is full-ranking Recall/NDCG/MRR of the next item (seen items excluded).
 
@@ -460,7 +502,7 @@ def build_model(
             )
         return model
     overrides = dict(options.config)
-    overrides.update(num_items=len(vocabulary), num_genres=len(genre_names))
+    overrides.update(num_items=len(vocabulary), num_genres=len(genre_names), causal=options.model == "sasrec_plus")
     if title_vectors is not None:
         overrides["title_embedding_size"] = int(title_vectors.shape[1])
     if options.preset:
@@ -514,19 +556,26 @@ def build_bert4rec_trainer(
     train_histories = [history for history in train_histories if history]
     model = build_model(vocabulary, options, title_vectors, train_histories)
 
+    causal = model.config.causal
+    if causal:  # next-item prediction needs an item to predict from and one to predict
+        train_histories = [history for history in train_histories if len(history) > 1]
+    max_length = model.config.max_position_embeddings
     train_dataset = Dataset.from_dict(
         {
             "input_ids": train_histories,
-            "length": [min(len(history), model.config.max_position_embeddings) for history in train_histories],
+            "length": [min(len(history) - causal, max_length) for history in train_histories],
         }
     )
     validation = _encoded_eval_split(dataset["validation"], "validation", vocabulary)
-    collator = ClozeCollator(
-        mask_probability=model.config.mask_probability,
-        max_length=model.config.max_position_embeddings,
-        crop=options.crop,
-        last_item_mask_probability=options.last_item_mask_probability,
-    )
+    if causal:
+        collator = NextItemCollator(max_length=max_length, crop=options.crop)
+    else:
+        collator = ClozeCollator(
+            mask_probability=model.config.mask_probability,
+            max_length=max_length,
+            crop=options.crop,
+            last_item_mask_probability=options.last_item_mask_probability,
+        )
     callbacks = list(callbacks or [])
     if early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience, early_stopping_threshold))
@@ -791,6 +840,7 @@ def evaluate_recommender(
         "model": {
             "name_or_path": name_or_path,
             "class": type(model).__name__,
+            "architecture": "sasrec_plus" if model.config.causal else "bert4rec",  # a key of MODELS
             "preset": model.config.preset,
             "parameters": count_parameters(model),
             "size_on_disk_mb": _size_on_disk_mb(name_or_path, model),
@@ -882,7 +932,8 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
     header = [f"Recall@{k}" for k in ks] + [f"NDCG@{k}" for k in ks]
     header += ["MRR", "sampled-pop HR@10", "sampled-pop NDCG@10"]
     lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
-    rows = [("BERT4Rec", results["results"]["model"])] + list(results["results"]["baselines"].items())
+    name = MODELS[results["model"].get("architecture", "bert4rec")]
+    rows = [(name, results["results"]["model"])] + list(results["results"]["baselines"].items())
     for name, report in rows:
         full, sampled = report["full"], report.get("sampled_popularity", {})
         values = [full[f"recall@{k}"] for k in ks] + [full[f"ndcg@{k}"] for k in ks] + [full["mrr"]]
@@ -898,7 +949,9 @@ __all__ = [
     "Bert4RecTrainer",
     "ClozeCollator",
     "ItemCooccurrence",
+    "MODELS",
     "MostPopular",
+    "NextItemCollator",
     "build_bert4rec_trainer",
     "build_item_vocabulary",
     "build_model",

@@ -119,6 +119,20 @@ def test_a_model_that_learns_a_tiny_dataset_reaches_recall_at_10_of_one(trained)
     assert results["results"]["model"]["sampled_uniform"]["recall@10"] == 1.0
 
 
+def test_sasrec_plus_is_selected_by_the_config_and_learns_the_same_data(tmp_path):
+    dataset = leave_one_out(successor_sequences())
+    options = {**TINY_MODEL, "model": "sasrec_plus"}
+    model, results = train_bert4rec(
+        dataset, training_args(tmp_path, epochs=30), None, options, early_stopping_patience=None, command="pytest"
+    )
+    assert model.config.causal
+    assert results["model"]["architecture"] == "sasrec_plus"
+    assert results["results"]["model"]["full"]["recall@10"] == 1.0
+    assert format_results_table(results).splitlines()[2].startswith("| SASRec+ (causal, full-softmax CE) |")
+    reloaded = Bert4RecForSequentialRecommendation.from_pretrained(tmp_path)
+    assert reloaded.config.causal  # the saved config says which model it is
+
+
 def test_training_keeps_the_best_checkpoint_by_validation_ndcg(trained):
     _, _, results, output_dir = trained
     training = results["training"]
@@ -274,6 +288,8 @@ def test_missing_columns_splits_and_unknown_options_are_clear_errors(tmp_path):
         train_bert4rec(no_targets, training_args(tmp_path), None, TINY_MODEL)
     with pytest.raises(ValueError, match=r"unknown key 'mask_probabilty'"):
         Bert4RecOptions.from_dict({"mask_probabilty": 0.2})
+    with pytest.raises(ValueError, match="model must be one of 'bert4rec', 'sasrec_plus', got 'sasrec'"):
+        Bert4RecOptions.from_dict({"model": "sasrec"})
     with pytest.raises(ValueError, match="genres is on but no item has genres"):
         train_bert4rec(dataset, training_args(tmp_path), None, {**TINY_MODEL, "genres": True})
 
