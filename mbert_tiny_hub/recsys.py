@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, Features, Value
+from datasets import Sequence as HFSequence
 from scipy import sparse
 from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (makes sparse.linalg available)
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
@@ -102,6 +103,10 @@ class Bert4RecOptions:
     # co-occurrence (PPMI), so the model skips most of the epochs it would spend learning only popularity.
     item_embedding_init: str = "random"
     last_item_mask_probability: float = 0.0  # share of training sequences that mask only their last item
+    # True cold start (`hold_out_items`, applied by train_bert4rec): this share of the catalogue never reaches training
+    # and the `test_cold_start` split asks for those items; results.json reports it as `cold_start`. 0 = off.
+    cold_start_items: float = 0.0
+    cold_start_seed: int = 0
     evaluate_test: bool = True  # evaluate the best model on the test split (with baselines) after training
     evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)  # keyword arguments of evaluate_recommender
 
@@ -119,6 +124,8 @@ class Bert4RecOptions:
             raise ValueError(
                 f"{source}.model must be one of {', '.join(map(repr, MODELS))}, got {options.model!r}."
             )
+        if not 0.0 <= options.cold_start_items < 1.0:
+            raise ValueError(f"{source}.cold_start_items is a share of the catalogue in [0, 1), got {options.cold_start_items!r}.")
         if options.catalogue not in ("sequences", "items"):
             raise ValueError(f"{source}.catalogue must be 'sequences' or 'items', got {options.catalogue!r}.")
         if options.crop not in ("recent", "random"):
@@ -241,6 +248,73 @@ def build_item_vocabulary(
 def encode_items(lists: Sequence[Sequence[int]], vocabulary: ItemVocabulary, where: str) -> list[list[int]]:
     """Original item ids -> vocabulary indexes; an unknown id names the split and row."""
     return [[vocabulary.index(item, f"{where}, row {row}") for item in items] for row, items in enumerate(lists)]
+
+
+COLD_START_SPLIT = "test_cold_start"
+
+
+def hold_out_items(
+    dataset: DatasetDict, fraction: float, seed: int = 0, test_split: str = "test"
+) -> tuple[DatasetDict, list[int]]:
+    """True cold start: a seeded random `fraction` of the catalogue (every item in any split) is taken out of the
+    data entirely, and a `test_cold_start` split asks for those items.
+
+    In `train`, `validation` and `test` the held-out items are removed from every history (and its aligned
+    `timestamps` / `ratings`) and from every target list; rows left without a target are dropped, so no held-out
+    item is ever trained on, validated on, or read as input. `test_cold_start` has one row per user of `test_split`
+    whose full sequence (history + targets) holds a held-out item: the target is the user's last held-out item, the
+    history the items before it with the held-out ones removed. (That user's later interactions with other items
+    may be in training; the held-out item never is.) Returns the new DatasetDict and the held-out item ids."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"The share of items held out for cold start must lie strictly between 0 and 1, got {fraction}.")
+    if test_split not in dataset:
+        raise ValueError(f"The dataset has no {test_split!r} split to draw cold-start targets from.")
+    catalogue: set[int] = set()
+    lists = {}
+    for name, split in dataset.items():
+        for column in ("item_ids", "targets"):
+            if column in split.column_names:
+                lists[name, column] = _item_lists(split, name, column)
+                catalogue.update(item for row in lists[name, column] for item in row)
+    items = sorted(catalogue)
+    count = max(1, round(fraction * len(items)))
+    held_out = sorted(int(item) for item in np.random.default_rng(seed).choice(items, size=count, replace=False))
+    cold = set(held_out)
+
+    splits = {}
+    for name, split in dataset.items():
+        histories = lists[name, "item_ids"]
+        keep_positions = [[i for i, item in enumerate(row) if item not in cold] for row in histories]
+        columns = {column: split[column] for column in split.column_names}
+        for column in ("item_ids", "timestamps", "ratings"):  # the columns aligned with item_ids
+            if column in columns:
+                columns[column] = [[row[i] for i in keep] for row, keep in zip(columns[column], keep_positions)]
+        rows = range(len(split))
+        if (name, "targets") in lists:
+            columns["targets"] = [[item for item in row if item not in cold] for row in lists[name, "targets"]]
+            if name != "train":
+                rows = [row for row in rows if columns["targets"][row]]
+        splits[name] = Dataset.from_dict({c: [v[row] for row in rows] for c, v in columns.items()}, features=split.features)
+
+    test = dataset[test_split]
+    cold_rows = {"user_id": [], "item_ids": [], "targets": []}
+    test_targets = lists[test_split, "targets"] if (test_split, "targets") in lists else [[] for _ in range(len(test))]
+    user_ids = test["user_id"] if "user_id" in test.column_names else list(range(len(test)))
+    for row, (history, targets) in enumerate(zip(lists[test_split, "item_ids"], test_targets)):
+        sequence = history + targets
+        positions = [i for i, item in enumerate(sequence) if item in cold]
+        if not positions:
+            continue
+        before = [item for item in sequence[: positions[-1]] if item not in cold]
+        if before:
+            cold_rows["user_id"].append(int(user_ids[row]))
+            cold_rows["item_ids"].append(before)
+            cold_rows["targets"].append([sequence[positions[-1]]])
+    if not cold_rows["user_id"]:
+        raise ValueError(f"No user of split {test_split!r} has a held-out item after some other item; hold out more.")
+    features = Features({"user_id": Value("int64"), "item_ids": HFSequence(Value("int64")), "targets": HFSequence(Value("int64"))})
+    splits[COLD_START_SPLIT] = Dataset.from_dict(cold_rows, features=features)
+    return DatasetDict(splits), held_out
 
 
 def genre_matrix(vocabulary: ItemVocabulary) -> tuple[torch.Tensor, list[str]]:
@@ -607,6 +681,9 @@ def train_bert4rec(
     the test split (`results.json` in the output folder). Returns the model and the results (None without a test
     split or with `evaluate_test: false`)."""
     options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    held_out = None
+    if options.cold_start_items:
+        dataset, held_out = hold_out_items(dataset, options.cold_start_items, options.cold_start_seed)
     trainer = build_bert4rec_trainer(
         dataset,
         training_args,
@@ -651,6 +728,18 @@ def train_bert4rec(
             "threads": torch.get_num_threads(),
         }
         results["model"]["name_or_path"] = str(args.output_dir)
+        if held_out is not None:
+            evaluation = {**options.evaluation, "rare_item_threshold": None}
+            cold = evaluate_recommender(model, dataset, COLD_START_SPLIT, command=command, **evaluation)
+            results["cold_start"] = {
+                "split": COLD_START_SPLIT,
+                "held_out_share": options.cold_start_items,
+                "seed": options.cold_start_seed,
+                "num_held_out_items": len(held_out),
+                "num_examples": cold["dataset"]["num_examples"],
+                "held_out_item_ids": held_out,
+                "results": cold["results"],
+            }
         if args.should_save:
             write_results(results, Path(args.output_dir) / RESULTS_NAME)
     return model, results
@@ -928,17 +1017,35 @@ def write_results(results: dict, path: str | os.PathLike) -> Path:
 
 
 def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
-    """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10, model and baselines."""
+    """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10 (popularity negatives),
+    model and baselines, with the cold-start rows when the run held items out, and the training time when known."""
     header = [f"Recall@{k}" for k in ks] + [f"NDCG@{k}" for k in ks]
-    header += ["MRR", "sampled-pop HR@10", "sampled-pop NDCG@10"]
+    negatives = results.get("evaluation", {}).get("num_negatives", 100)
+    header += ["MRR", f"sampled HR@10 ({negatives} popularity negatives)", f"sampled NDCG@10 ({negatives} popularity negatives)"]
     lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
     name = MODELS[results["model"].get("architecture", "bert4rec")]
     rows = [(name, results["results"]["model"])] + list(results["results"]["baselines"].items())
+    cold = results.get("cold_start")
+    if cold:
+        where = f"cold-start targets ({cold['num_held_out_items']:,} held-out items, {cold['num_examples']:,} users)"
+        rows.append((f"*{where}*", None))
+        rows += [(f"{name}, cold start", cold["results"]["model"])]
+        rows += [(f"{baseline}, cold start", report) for baseline, report in cold["results"]["baselines"].items()]
     for name, report in rows:
+        if report is None:
+            lines.append(f"| {name} |" + " |" * len(header))
+            continue
         full, sampled = report["full"], report.get("sampled_popularity", {})
         values = [full[f"recall@{k}"] for k in ks] + [full[f"ndcg@{k}"] for k in ks] + [full["mrr"]]
         values += [sampled.get("recall@10", float("nan")), sampled.get("ndcg@10", float("nan"))]
         lines.append(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
+    training = results.get("training")
+    if training:
+        lines.append(
+            f"\n{name}: {training['train_runtime_s']:,} s of training, {training['epochs']} epochs, "
+            f"{training['global_steps']:,} steps, {training.get('threads')} threads; "
+            f"{results['dataset']['num_examples']:,} test users, {results['dataset']['protocol']}."
+        )
     return "\n".join(lines)
 
 
@@ -947,6 +1054,7 @@ __all__ = [
     "DEFAULT_TRAINING_ARGS",
     "Bert4RecOptions",
     "Bert4RecTrainer",
+    "COLD_START_SPLIT",
     "ClozeCollator",
     "ItemCooccurrence",
     "MODELS",
@@ -962,6 +1070,7 @@ __all__ = [
     "fit_baselines",
     "format_results_table",
     "genre_matrix",
+    "hold_out_items",
     "load_recommendation_dataset",
     "train_bert4rec",
     "write_results",

@@ -17,6 +17,7 @@ from mbert_tiny_hub.recsys import (
     cooccurrence_item_embeddings,
     evaluate_recommender,
     format_results_table,
+    hold_out_items,
     train_bert4rec,
 )
 from modeling.bert4rec import Bert4RecForSequentialRecommendation
@@ -222,6 +223,51 @@ def test_content_features_let_cold_items_follow_their_genre(tmp_path):
         own, other = (cold_drama, cold_comedy) if sequence[0] in drama else (cold_comedy, cold_drama)
         prefers_own_genre.append(rank[own] < rank[other])
     assert sum(prefers_own_genre) >= 18
+
+
+def test_cold_start_items_never_appear_in_training_or_as_input_for_validation():
+    random.seed(1)
+    sequences = [random.sample(range(1, 41), 12) for _ in range(50)]
+    dataset = leave_one_out(sequences)
+    split, held_out = hold_out_items(dataset, 0.2, seed=3)
+    assert len(held_out) == 8 and set(held_out) <= set(range(1, 41))
+    cold = set(held_out)
+    for name in ("train", "validation", "test"):
+        for row in split[name]:
+            assert not cold & set(row["item_ids"]), f"held-out item in {name} history of user {row['user_id']}"
+            assert not cold & set(row["targets"]), f"held-out item in {name} targets of user {row['user_id']}"
+    assert all(len(row["targets"]) == 1 for row in split["validation"]) and len(split["train"]) == 50
+    # Every user who ever met a held-out item is asked for their last one, after the items before it.
+    last_cold = {u + 1: max(i for i, item in enumerate(s) if item in cold) for u, s in enumerate(sequences) if cold & set(s)}
+    asked = [u for u, last in last_cold.items() if set(sequences[u - 1][:last]) - cold]  # with some history before it
+    assert split["test_cold_start"]["user_id"] == asked and len(asked) > 20
+    for row in split["test_cold_start"]:
+        sequence, last = sequences[row["user_id"] - 1], last_cold[row["user_id"]]
+        assert row["targets"] == [sequence[last]]
+        assert row["item_ids"] == [item for item in sequence[:last] if item not in cold]
+    # The same seed holds out the same items; the original data is untouched.
+    assert hold_out_items(dataset, 0.2, seed=3)[1] == held_out
+    assert dataset["train"][0]["item_ids"] == sequences[0][:-2]
+
+
+def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_path):
+    random.seed(0)
+    drama, comedy = list(range(1, 21)), list(range(21, 41))
+    sequences = [random.sample(drama if u % 2 == 0 else comedy, 10) for u in range(60)]
+    genres = [["Drama"]] * 20 + [["Comedy"]] * 20
+    options = {**TINY_MODEL, "genres": True, "cold_start_items": 0.1, "cold_start_seed": 0}
+    model, results = train_bert4rec(
+        leave_one_out(sequences), training_args(tmp_path, epochs=3), items_table(range(1, 41), genres), options,
+        early_stopping_patience=None, command="pytest",
+    )
+    cold = results["cold_start"]
+    assert cold["num_held_out_items"] == 4 and len(cold["held_out_item_ids"]) == 4
+    assert cold["num_examples"] > 0 and set(cold["results"]) == {"model", "baselines"}
+    assert all(item in model.item_vocabulary for item in cold["held_out_item_ids"])  # scored, never trained on
+    # Never trained on: no baseline can rank a held-out item above any item it has seen.
+    assert cold["results"]["baselines"]["most_popular"]["full"]["recall@20"] == 0.0
+    table = format_results_table(results)
+    assert "cold-start targets (4 held-out items" in table and "| most_popular, cold start |" in table
 
 
 def test_title_vectors_from_a_bert_encoder_become_frozen_item_features(tmp_path):
