@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import difflib
 import json
 import math
 import os
@@ -49,10 +48,11 @@ from modeling.bert4rec import (
 )
 from modeling.mbert_tiny import count_parameters
 
+from .config import RecommenderConfig
 from .ranking import KS, draw_negatives, full_ranking_ranks, ranking_metrics, sampled_ranking_ranks
 
 RESULTS_NAME = "results.json"
-# What `bert4rec.model` can build, and the name each goes by in results tables.
+# What `bert4rec.model` can build (RecommenderConfig.model), and the name each goes by in results tables.
 MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
 BASELINES = ("most_popular", "item_cooccurrence")
 
@@ -84,66 +84,8 @@ DEFAULT_TRAINING_ARGS = {
 }
 
 
-@dataclasses.dataclass
-class Bert4RecOptions:
-    """The `bert4rec:` section of an experiment config (every key optional)."""
-
-    # "bert4rec": bidirectional, cloze objective; "sasrec_plus": the same encoder with causal attention, trained on
-    # next-item prediction at every position with full-softmax cross-entropy (SASRec+, Klenitskiy & Vasilev 2023).
-    model: str = "bert4rec"
-    preset: str | None = "M"  # "S", "M", "L", "XL" (modeling.bert4rec.PRESETS); None: Bert4RecConfig defaults
-    config: dict[str, Any] = dataclasses.field(default_factory=dict)  # any Bert4RecConfig field, e.g. mask_probability
-    init_from: str | None = None  # a saved BERT4Rec (folder or Hub id) to continue training; same item vocabulary
-    catalogue: str = "sequences"  # "sequences": items seen in any split; "items": every item of the items table too
-    genres: bool = False  # content-aware: add a projection of each item's genre multi-hot vector
-    title_encoder: str | None = None  # content-aware: a BERT-like encoder (e.g. an mBERT-Tiny folder) for titles
-    title_tokenizer: str | None = None  # its tokenizer, when not saved with it
-    crop: str = "recent"  # which window of a history longer than the model reads: "recent" or "random" (per epoch)
-    # "random" (BERT's init) or "cooccurrence": start item embeddings from an SVD of the training sequences' item
-    # co-occurrence (PPMI), so the model skips most of the epochs it would spend learning only popularity.
-    item_embedding_init: str = "random"
-    last_item_mask_probability: float = 0.0  # share of training sequences that mask only their last item
-    # True cold start (`hold_out_items`, applied by train_bert4rec): this share of the catalogue never reaches training
-    # and the `test_cold_start` split asks for those items; results.json reports it as `cold_start`. 0 = off.
-    cold_start_items: float = 0.0
-    cold_start_seed: int = 0
-    evaluate_test: bool = True  # evaluate the best model on the test split (with baselines) after training
-    evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)  # keyword arguments of evaluate_recommender
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None, source: str = "bert4rec") -> "Bert4RecOptions":
-        values = dict(values or {})
-        fields = {field.name for field in dataclasses.fields(cls)}
-        for key in values:
-            if key not in fields:
-                match = difflib.get_close_matches(key, fields, n=1)
-                hint = f" (did you mean {match[0]!r}?)" if match else ""
-                raise ValueError(f"{source}: unknown key {key!r}{hint}. Valid keys: {', '.join(sorted(fields))}.")
-        options = cls(**values)
-        if options.model not in MODELS:
-            raise ValueError(
-                f"{source}.model must be one of {', '.join(map(repr, MODELS))}, got {options.model!r}."
-            )
-        if not 0.0 <= options.cold_start_items < 1.0:
-            raise ValueError(f"{source}.cold_start_items is a share of the catalogue in [0, 1), got {options.cold_start_items!r}.")
-        if options.catalogue not in ("sequences", "items"):
-            raise ValueError(f"{source}.catalogue must be 'sequences' or 'items', got {options.catalogue!r}.")
-        if options.crop not in ("recent", "random"):
-            raise ValueError(f"{source}.crop must be 'recent' or 'random', got {options.crop!r}.")
-        if options.item_embedding_init not in ("random", "cooccurrence"):
-            raise ValueError(
-                f"{source}.item_embedding_init must be 'random' or 'cooccurrence', got {options.item_embedding_init!r}."
-            )
-        unknown = set(options.evaluation) - EVALUATION_KEYS
-        if unknown:
-            raise ValueError(
-                f"{source}.evaluation: unknown key(s) {', '.join(sorted(unknown))}. "
-                f"Valid: {', '.join(sorted(EVALUATION_KEYS))}."
-            )
-        return options
-
-
-EVALUATION_KEYS = {"ks", "num_negatives", "seed", "rare_item_threshold", "baselines", "batch_size", "cooccurrence"}
+# The `bert4rec:` config section, typed and validated like every other section (`mbert_tiny_hub.config`).
+Bert4RecOptions = RecommenderConfig
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -356,17 +298,37 @@ def cooccurrence_item_embeddings(
     return embeddings
 
 
-@torch.no_grad()
+TITLE_TEXTS = ("title", "title_and_genres")
+
+
+def item_texts(vocabulary: ItemVocabulary, text: str = "title") -> list[str | None]:
+    """What the title encoder reads for each item: its title, or its title and genres as a sentence
+    ("Toy Story (1995). Genres: Animation, Children's, Comedy."); None for an item with neither."""
+    if text not in TITLE_TEXTS:
+        raise ValueError(f"bert4rec.title_text must be one of {', '.join(TITLE_TEXTS)}, got {text!r}.")
+    texts = []
+    for title, genres in zip(vocabulary.titles, vocabulary.genres):
+        if text == "title_and_genres" and genres:
+            title = f"{title}. Genres: {', '.join(genres)}." if title else f"Genres: {', '.join(genres)}."
+        texts.append(title or None)
+    return texts
+
+
 def encode_titles(
     titles: Sequence[str | None],
     encoder: str,
     tokenizer: str | None = None,
     batch_size: int = 128,
     max_length: int = 32,
+    prefix: str = "",
 ) -> torch.Tensor:
-    """Mean-pooled last hidden states of a BERT-like encoder (e.g. an mBERT-Tiny folder) for each title; a
-    missing title gets a zero vector. Computed once; the vectors are frozen features of the recommender."""
+    """Sentence vectors of a BERT-like encoder for each item text (`item_texts`): `prefix` + text, mean-pooled last
+    hidden states, L2-normalised (`mbert_tiny_hub.teacher.sentence_embeddings`, the e5 recipe: the teacher
+    `teachers/multilingual-e5-small` with prefix "query: ", or an mBERT-Tiny folder); a missing text gets a zero
+    vector. Computed once; the vectors are frozen features of the recommender."""
     from transformers import AutoModel, AutoTokenizer
+
+    from .teacher import sentence_embeddings
 
     tokenizer_source = tokenizer or encoder
     try:
@@ -379,14 +341,11 @@ def encode_titles(
     model = AutoModel.from_pretrained(encoder).eval()
     vectors = torch.zeros(len(titles), model.config.hidden_size)
     present = [i for i, title in enumerate(titles) if title]
-    for start in range(0, len(present), batch_size):
-        rows = present[start : start + batch_size]
-        batch = title_tokenizer(
-            [titles[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    with torch.no_grad():
+        encoded = sentence_embeddings(
+            model, title_tokenizer, [titles[i] for i in present], prefix, max_length, batch_size, normalize=True
         )
-        hidden = model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        vectors[rows] = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    vectors[present] = torch.as_tensor(encoded, dtype=torch.float32)
     return vectors
 
 
@@ -625,7 +584,8 @@ def build_bert4rec_trainer(
     vocabulary = build_item_vocabulary(dataset, items, options.catalogue)
     title_vectors = None
     if options.title_encoder and not options.init_from:
-        title_vectors = encode_titles(vocabulary.titles, options.title_encoder, options.title_tokenizer)
+        texts = item_texts(vocabulary, options.title_text)
+        title_vectors = encode_titles(texts, options.title_encoder, options.title_tokenizer, prefix=options.title_prefix)
     train_histories = encode_items(_item_lists(dataset["train"], "train", "item_ids"), vocabulary, "split 'train'")
     train_histories = [history for history in train_histories if history]
     model = build_model(vocabulary, options, title_vectors, train_histories)
@@ -1071,6 +1031,7 @@ __all__ = [
     "format_results_table",
     "genre_matrix",
     "hold_out_items",
+    "item_texts",
     "load_recommendation_dataset",
     "train_bert4rec",
     "write_results",

@@ -8,16 +8,18 @@ import pytest
 import torch
 from datasets import Dataset, DatasetDict, Features, Sequence, Value, load_dataset
 
+from mbert_tiny_hub.config import RecommenderConfig
 from mbert_tiny_hub.recsys import (
-    Bert4RecOptions,
     ItemCooccurrence,
     MostPopular,
     build_bert4rec_trainer,
     build_item_vocabulary,
     cooccurrence_item_embeddings,
     evaluate_recommender,
+    encode_titles,
     format_results_table,
     hold_out_items,
+    item_texts,
     train_bert4rec,
 )
 from modeling.bert4rec import Bert4RecForSequentialRecommendation
@@ -304,6 +306,17 @@ def test_title_vectors_from_a_bert_encoder_become_frozen_item_features(tmp_path)
     assert model.config.title_embedding_size == 24
     assert vectors[:2].abs().sum() == 0 and (vectors[2:].abs().sum(dim=1) > 0).all()
     assert not vectors.requires_grad
+    assert torch.allclose(vectors[2:].norm(dim=1), torch.ones(len(vectors) - 2), atol=1e-5)  # e5 recipe: unit vectors
+
+    # Genres as text: the encoder reads "<title>. Genres: <g1>, <g2>." after the prefix; other texts, other vectors.
+    vocabulary = model.item_vocabulary
+    texts = item_texts(vocabulary, "title_and_genres")
+    assert texts[0] == f"Item {vocabulary.item_ids[0]}. Genres: Drama."
+    with_genres = encode_titles(texts, str(encoder_dir), prefix="Item ")
+    prefix_read = tokenizer(["Item " + texts[0]], return_tensors="pt")["input_ids"][0].tolist()
+    assert prefix_read[:3] == [2, 2, 3 + vocabulary.item_ids[0] - 1000]  # "Item Item 10xx" (then [UNK]s)
+    assert not torch.allclose(with_genres, vectors[2:])
+    assert encode_titles([None, texts[1]], str(encoder_dir))[0].abs().sum() == 0  # no text, zero vector
 
 
 def test_a_sequence_file_with_a_non_integer_item_names_the_row(tmp_path):
@@ -332,10 +345,13 @@ def test_missing_columns_splits_and_unknown_options_are_clear_errors(tmp_path):
     no_targets = DatasetDict({"train": dataset["train"], "validation": dataset["validation"].remove_columns("targets")})
     with pytest.raises(ValueError, match="Split 'validation' has no column 'targets'"):
         train_bert4rec(no_targets, training_args(tmp_path), None, TINY_MODEL)
-    with pytest.raises(ValueError, match=r"unknown key 'mask_probabilty'"):
-        Bert4RecOptions.from_dict({"mask_probabilty": 0.2})
-    with pytest.raises(ValueError, match="model must be one of 'bert4rec', 'sasrec_plus', got 'sasrec'"):
-        Bert4RecOptions.from_dict({"model": "sasrec"})
+    with pytest.raises(ValueError, match=r"unknown config key 'bert4rec.mask_probabilty'"):
+        RecommenderConfig.from_dict({"mask_probabilty": 0.2})
+    with pytest.raises(ValueError, match="unknown config key 'bert4rec.config.mask_probabilty' \\(did you mean "
+                       "'mask_probability'"):
+        train_bert4rec(dataset, training_args(tmp_path), None, {**TINY_MODEL, "config": {"mask_probabilty": 0.2}})
+    with pytest.raises(ValueError, match="bert4rec.model must be one of 'bert4rec', 'sasrec_plus'; got 'sasrec'"):
+        RecommenderConfig.from_dict({"model": "sasrec"})
     with pytest.raises(ValueError, match="genres is on but no item has genres"):
         train_bert4rec(dataset, training_args(tmp_path), None, {**TINY_MODEL, "genres": True})
 
@@ -352,14 +368,14 @@ def test_cooccurrence_init_puts_items_that_co_occur_close_together():
 
 def test_cooccurrence_init_starts_the_model_from_those_vectors(tmp_path):
     dataset = leave_one_out(successor_sequences(num_users=12))
-    options = Bert4RecOptions.from_dict({**TINY_MODEL, "item_embedding_init": "cooccurrence"})
+    options = RecommenderConfig.from_dict({**TINY_MODEL, "item_embedding_init": "cooccurrence"})
     trainer = build_bert4rec_trainer(dataset, training_args(tmp_path), None, options)
     vocabulary = trainer.model.item_vocabulary
     columns = [[vocabulary.index(item) - 2 for item in row] for row in dataset["train"]["item_ids"]]
     expected = cooccurrence_item_embeddings(columns, len(vocabulary), 32, std=0.02)
     assert torch.allclose(trainer.model.bert4rec.embeddings.item_embeddings.weight[2:], expected)
-    with pytest.raises(ValueError, match="item_embedding_init must be 'random' or 'cooccurrence'"):
-        Bert4RecOptions.from_dict({"item_embedding_init": "svd"})
+    with pytest.raises(ValueError, match="item_embedding_init must be one of 'random', 'cooccurrence'; got 'svd'"):
+        RecommenderConfig.from_dict({"item_embedding_init": "svd"})
 
 
 def test_a_recommender_trained_on_data_that_may_not_be_redistributed_stays_off_public_repos(trained, tmp_path):

@@ -426,7 +426,7 @@ def test_a_bad_bert4rec_section_fails_before_training(tmp_path):
         "bert4rec": {"presets": "M"},
         "training": {"output_dir": str(tmp_path / "rec")},
     }
-    with pytest.raises(ConfigError, match=r"bert4rec: unknown key 'presets' \(did you mean 'preset'\?\)"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'bert4rec.presets' \(did you mean 'preset'\?\)"):
         run(config, tmp_path)
     assert not (tmp_path / "rec").exists()
 
