@@ -238,10 +238,21 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
     from . import recsys
     from .evaluation import EvaluationError, load_dataset_dict
 
+    if args.latency:
+        raise EvaluationError(
+            "--latency times text classifiers next to the mBERT-base shape; it does not apply to a recommender "
+            "(BERT4Rec's training-step speed: benchmarks/bert4rec_training_speed.py)."
+        )
+    if args.baselines and args.baselines != list(BASELINE_NAMES):
+        raise EvaluationError(
+            f"--baselines {','.join(args.baselines)} names text-classification baselines; a recommender is always "
+            "compared with most_popular and item_cooccurrence (or with none: --baselines none)."
+        )
     dataset = load_dataset_dict(args.dataset, args.dataset_config or "sequences")
     try:
         results = recsys.evaluate_recommender(args.model[0], dataset, args.split, dataset_name_or_path=args.dataset,
-                                              command=command)
+                                              command=command,
+                                              baselines=recsys.RECOMMENDER_BASELINES if args.baselines else ())
     except ValueError as error:  # the recommender's bad-input errors name the split, row and column
         raise EvaluationError(str(error)) from None
     return results, recsys.format_results_table(results)

@@ -1,4 +1,5 @@
-"""Sequential recommendation with BERT4Rec: data preparation, cloze collator, baselines, training and evaluation.
+"""Sequential recommendation with BERT4Rec or SASRec+ (its causal variant): data preparation, the cloze and
+next-item collators, the true cold-start split, baselines, training and evaluation.
 
 Data is a `datasets.DatasetDict` in the project's "Sequential recommendation" contract (CONTRIBUTING.md): splits
 `train` / `validation` / `test` with `item_ids` (the history, oldest first, original item ids) and `targets` (empty
@@ -10,7 +11,7 @@ in `train`; the held-out next item(s) elsewhere), and optionally an `items` tabl
 Training runs through `transformers.Trainer` (so `accelerate launch` works): AdamW with linear warm-up/decay from
 `TrainingArguments`, early stopping on validation NDCG@10 in full ranking, best checkpoint kept. Evaluation reports
 the model and two baselines fitted on the same training sequences (most popular; item-to-item co-occurrence),
-scored by the same code (`mbert_tiny_hub.ranking`) with the same exclusion of seen items and the same sampled
+scored by the same code (`mbert_tiny_hub.ranking.rank_recommendations`, which also ranks every validation) with the same exclusion of seen items and the same sampled
 negatives. Results follow CONTRIBUTING.md's results JSON (task "sequential-recommendation").
 """
 
@@ -49,12 +50,12 @@ from modeling.bert4rec import (
 from modeling.mbert_tiny import count_parameters
 
 from .config import RecommenderConfig
-from .ranking import KS, draw_negatives, full_ranking_ranks, ranking_metrics, sampled_ranking_ranks
+from .ranking import KS, draw_negatives, rank_recommendations
 
 RESULTS_NAME = "results.json"
 # What `bert4rec.model` can build (RecommenderConfig.model), and the name each goes by in results tables.
 MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
-BASELINES = ("most_popular", "item_cooccurrence")
+RECOMMENDER_BASELINES = ("most_popular", "item_cooccurrence")
 
 # TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
 DEFAULT_TRAINING_ARGS = {
@@ -84,8 +85,6 @@ DEFAULT_TRAINING_ARGS = {
 }
 
 
-# The `bert4rec:` config section, typed and validated like every other section (`mbert_tiny_hub.config`).
-Bert4RecOptions = RecommenderConfig
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -463,26 +462,24 @@ class Bert4RecTrainer(Trainer):
             for name, split in eval_dataset.items():
                 metrics.update(self.evaluate(split, ignore_keys, f"{metric_key_prefix}_{name}"))
             return metrics
-        self._memory_tracker.start()
         start_time = time.time()
         model = self.accelerator.unwrap_model(self.model)
-        histories, targets = list(eval_dataset["input_ids"]), list(eval_dataset["target_ids"])
-        ranks = []
-        for scores, batch in _model_scores(model, histories, self.args.per_device_eval_batch_size):
-            ranks += full_ranking_ranks(scores, _columns(targets, batch), _columns(histories, batch))
-        report = ranking_metrics(ranks, self.ranking_ks)
+        histories = [_to_columns(row) for row in eval_dataset["input_ids"]]
+        targets = [_to_columns(row) for row in eval_dataset["target_ids"]]
+        # The same function ranks the test split in evaluate_recommender: one evaluator for validation and test.
+        batches = _model_scores(model, eval_dataset["input_ids"], self.args.per_device_eval_batch_size)
+        report = rank_recommendations(batches, targets, histories, ks=self.ranking_ks)["full"]
         metrics = {f"{metric_key_prefix}_{key}": value for key, value in report.items() if key != "num_examples"}
-        batches = math.ceil(len(histories) / self.args.per_device_eval_batch_size)
-        metrics.update(speed_metrics(metric_key_prefix, start_time, num_samples=len(histories), num_steps=batches))
+        steps = math.ceil(len(histories) / self.args.per_device_eval_batch_size)
+        metrics.update(speed_metrics(metric_key_prefix, start_time, num_samples=len(histories), num_steps=steps))
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
-        self._memory_tracker.stop_and_update_metrics(metrics)
         return metrics
 
 
-def _columns(lists: Sequence[Sequence[int]], rows: Sequence[int]) -> list[list[int]]:
-    """Vocabulary indexes -> catalogue columns (what the ranking metrics index) for the given rows."""
-    return [[index - NUM_SPECIAL_ITEMS for index in lists[row]] for row in rows]
+def _to_columns(indexes: Sequence[int]) -> list[int]:
+    """Vocabulary indexes -> catalogue columns (what the ranking metrics index)."""
+    return [index - NUM_SPECIAL_ITEMS for index in indexes]
 
 
 def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequence[Sequence[int]], batch_size: int):
@@ -513,9 +510,9 @@ def _training_arguments(training_args: TrainingArguments | Mapping[str, Any] | N
     return TrainingArguments(**values)
 
 
-def build_model(
+def build_recommender(
     vocabulary: ItemVocabulary,
-    options: Bert4RecOptions,
+    options: RecommenderConfig,
     title_vectors: torch.Tensor | None = None,
     train_histories: Sequence[Sequence[int]] | None = None,
 ) -> Bert4RecForSequentialRecommendation:
@@ -565,7 +562,7 @@ def build_bert4rec_trainer(
     dataset: DatasetDict,
     training_args: TrainingArguments | Mapping[str, Any] | None,
     items: Dataset | None = None,
-    options: Bert4RecOptions | Mapping[str, Any] | None = None,
+    options: RecommenderConfig | Mapping[str, Any] | None = None,
     *,
     early_stopping_patience: int | None = 10,
     early_stopping_threshold: float = 0.0,
@@ -574,7 +571,7 @@ def build_bert4rec_trainer(
     """Everything `train_bert4rec` sets up before `trainer.train()`: the item vocabulary, the model (with content
     features), the encoded splits, the cloze collator and a `Bert4RecTrainer` with early stopping. For callers that
     run the training loop and write the output folder themselves."""
-    options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    options = options if isinstance(options, RecommenderConfig) else RecommenderConfig.from_dict(options)
     args = _training_arguments(training_args)
     for name, needs_targets in (("train", False), ("validation", True)):
         if name not in dataset:
@@ -588,7 +585,7 @@ def build_bert4rec_trainer(
         title_vectors = encode_titles(texts, options.title_encoder, options.title_tokenizer, prefix=options.title_prefix)
     train_histories = encode_items(_item_lists(dataset["train"], "train", "item_ids"), vocabulary, "split 'train'")
     train_histories = [history for history in train_histories if history]
-    model = build_model(vocabulary, options, title_vectors, train_histories)
+    model = build_recommender(vocabulary, options, title_vectors, train_histories)
 
     causal = model.config.causal
     if causal:  # next-item prediction needs an item to predict from and one to predict
@@ -627,7 +624,7 @@ def train_bert4rec(
     dataset: DatasetDict,
     training_args: TrainingArguments | Mapping[str, Any] | None,
     items: Dataset | None = None,
-    options: Bert4RecOptions | Mapping[str, Any] | None = None,
+    options: RecommenderConfig | Mapping[str, Any] | None = None,
     *,
     early_stopping_patience: int | None = 10,
     early_stopping_threshold: float = 0.0,
@@ -640,7 +637,7 @@ def train_bert4rec(
     (weights, config, code, `item_vocab.json`) to `training_args.output_dir`, and evaluate it with the baselines on
     the test split (`results.json` in the output folder). Returns the model and the results (None without a test
     split or with `evaluate_test: false`)."""
-    options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    options = options if isinstance(options, RecommenderConfig) else RecommenderConfig.from_dict(options)
     held_out = None
     if options.cold_start_items:
         dataset, held_out = hold_out_items(dataset, options.cold_start_items, options.cold_start_seed)
@@ -701,7 +698,7 @@ def train_bert4rec(
                 "results": cold["results"],
             }
         if args.should_save:
-            write_results(results, Path(args.output_dir) / RESULTS_NAME)
+            write_recommender_results(results, Path(args.output_dir) / RESULTS_NAME)
     return model, results
 
 
@@ -791,7 +788,7 @@ class ItemCooccurrence:
         return scores + 0.5 * smallest * self.popularity / max(self.popularity.max(), 1.0)
 
 
-def fit_baselines(
+def fit_recommender_baselines(
     names: Sequence[str], num_items: int, train_sequences: Sequence[Sequence[int]], cooccurrence: Mapping | None = None
 ) -> dict[str, Any]:
     baselines = {}
@@ -801,7 +798,7 @@ def fit_baselines(
         elif name == "item_cooccurrence":
             baselines[name] = ItemCooccurrence(num_items, **dict(cooccurrence or {})).fit(train_sequences)
         else:
-            raise ValueError(f"Unknown baseline {name!r}: choose from {', '.join(BASELINES)}.")
+            raise ValueError(f"Unknown baseline {name!r}: choose from {', '.join(RECOMMENDER_BASELINES)}.")
     return baselines
 
 
@@ -820,7 +817,7 @@ def evaluate_recommender(
     num_negatives: int = 100,
     seed: int = 0,
     rare_item_threshold: int | None = 10,
-    baselines: Sequence[str] = BASELINES,
+    baselines: Sequence[str] = RECOMMENDER_BASELINES,
     cooccurrence: Mapping[str, Any] | None = None,
     batch_size: int = 256,
     dataset_name_or_path: str | None = None,
@@ -846,13 +843,13 @@ def evaluate_recommender(
 
     num_items = len(vocabulary)
     evaluated = _encoded_eval_split(dataset[split], split, vocabulary)
-    histories = [[i - NUM_SPECIAL_ITEMS for i in row] for row in evaluated["input_ids"]]
-    targets = [[i - NUM_SPECIAL_ITEMS for i in row] for row in evaluated["target_ids"]]
+    histories = [_to_columns(row) for row in evaluated["input_ids"]]
+    targets = [_to_columns(row) for row in evaluated["target_ids"]]
     train_sequences = [
         [i - NUM_SPECIAL_ITEMS for i in row]
         for row in encode_items(_item_lists(dataset[train_split], train_split, "item_ids"), vocabulary, train_split)
     ]
-    fitted = fit_baselines(baselines, num_items, train_sequences, cooccurrence)
+    fitted = fit_recommender_baselines(baselines, num_items, train_sequences, cooccurrence)
     popularity = MostPopular(num_items).fit(train_sequences).counts
     negatives = {
         "sampled_uniform": draw_negatives(targets, histories, num_items, num_negatives, "uniform", seed=seed),
@@ -873,10 +870,10 @@ def evaluate_recommender(
 
     started = time.time()
     model_batches = _model_scores(model, list(evaluated["input_ids"]), batch_size)
-    report = {"model": _rank_all(model_batches, targets, histories, negatives, rare_rows, ks)}
+    report = {"model": rank_recommendations(model_batches, targets, histories, negatives, rare_rows, ks)}
     model_seconds = time.time() - started
     report["baselines"] = {
-        name: _rank_all(batches_of(baseline.score), targets, histories, negatives, rare_rows, ks)
+        name: rank_recommendations(batches_of(baseline.score), targets, histories, negatives, rare_rows, ks)
         for name, baseline in fitted.items()
     }
     target_counts = sorted({len(row) for row in targets})
@@ -921,24 +918,6 @@ def evaluate_recommender(
     }
 
 
-def _rank_all(batches, targets, histories, negatives, rare_rows, ks) -> dict:
-    """Ranks of every row's targets under each protocol (batches may come in any row order), then the metrics."""
-    full = [None] * len(targets)
-    sampled = {protocol: [None] * len(targets) for protocol in negatives}
-    for scores, rows in batches:
-        batch_targets = [targets[row] for row in rows]
-        for row, ranks in zip(rows, full_ranking_ranks(scores, batch_targets, [histories[row] for row in rows])):
-            full[row] = ranks
-        for protocol, drawn in negatives.items():
-            for row, ranks in zip(rows, sampled_ranking_ranks(scores, batch_targets, [drawn[row] for row in rows])):
-                sampled[protocol][row] = ranks
-    result = {"full": ranking_metrics(full, ks)}
-    result.update({protocol: ranking_metrics(ranks, ks) for protocol, ranks in sampled.items()})
-    if rare_rows:
-        result["full_rare_targets"] = ranking_metrics([full[row] for row in rare_rows], ks)
-    return result
-
-
 def _dataset_licence(name_or_path: str | None) -> dict:
     """The dataset card's licence (`mbert_tiny_hub.hub.dataset_licence`): a public push of a recommender whose item
     vocabulary (titles, genres) comes from a dataset that may not be redistributed is refused."""
@@ -967,7 +946,7 @@ def _environment() -> dict:
     }
 
 
-def write_results(results: dict, path: str | os.PathLike) -> Path:
+def write_recommender_results(results: dict, path: str | os.PathLike) -> Path:
     """Write the results JSON atomically (temp file, then rename)."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp")
@@ -983,13 +962,13 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
     negatives = results.get("evaluation", {}).get("num_negatives", 100)
     header += ["MRR", f"sampled HR@10 ({negatives} popularity negatives)", f"sampled NDCG@10 ({negatives} popularity negatives)"]
     lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
-    name = MODELS[results["model"].get("architecture", "bert4rec")]
-    rows = [(name, results["results"]["model"])] + list(results["results"]["baselines"].items())
+    model_name = MODELS[results["model"].get("architecture", "bert4rec")]
+    rows = [(model_name, results["results"]["model"])] + list(results["results"]["baselines"].items())
     cold = results.get("cold_start")
     if cold:
         where = f"cold-start targets ({cold['num_held_out_items']:,} held-out items, {cold['num_examples']:,} users)"
         rows.append((f"*{where}*", None))
-        rows += [(f"{name}, cold start", cold["results"]["model"])]
+        rows += [(f"{model_name}, cold start", cold["results"]["model"])]
         rows += [(f"{baseline}, cold start", report) for baseline, report in cold["results"]["baselines"].items()]
     for name, report in rows:
         if report is None:
@@ -1002,17 +981,27 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
     training = results.get("training")
     if training:
         lines.append(
-            f"\n{name}: {training['train_runtime_s']:,} s of training, {training['epochs']} epochs, "
+            f"\n{model_name}: {training['train_runtime_s']:,} s of training, {training['epochs']} epochs, "
             f"{training['global_steps']:,} steps, {training.get('threads')} threads; "
             f"{results['dataset']['num_examples']:,} test users, {results['dataset']['protocol']}."
         )
     return "\n".join(lines)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m mbert_tiny_hub.recsys RESULTS_JSON...`: print the results table of each finished run."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(": ", 1)[1])
+    parser.add_argument("results", nargs="+", help="results.json of a recommender run (train.py or evaluate.py)")
+    for path in parser.parse_args(argv).results:
+        print(f"{path}\n\n{format_results_table(json.loads(Path(path).read_text(encoding='utf-8')))}\n")
+    return 0
+
+
 __all__ = [
-    "BASELINES",
+    "RECOMMENDER_BASELINES",
     "DEFAULT_TRAINING_ARGS",
-    "Bert4RecOptions",
     "Bert4RecTrainer",
     "COLD_START_SPLIT",
     "ClozeCollator",
@@ -1022,17 +1011,21 @@ __all__ = [
     "NextItemCollator",
     "build_bert4rec_trainer",
     "build_item_vocabulary",
-    "build_model",
+    "build_recommender",
     "cooccurrence_item_embeddings",
     "encode_items",
     "encode_titles",
     "evaluate_recommender",
-    "fit_baselines",
+    "fit_recommender_baselines",
     "format_results_table",
     "genre_matrix",
     "hold_out_items",
     "item_texts",
     "load_recommendation_dataset",
     "train_bert4rec",
-    "write_results",
+    "write_recommender_results",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

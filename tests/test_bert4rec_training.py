@@ -132,8 +132,19 @@ def test_sasrec_plus_is_selected_by_the_config_and_learns_the_same_data(tmp_path
     assert results["model"]["architecture"] == "sasrec_plus"
     assert results["results"]["model"]["full"]["recall@10"] == 1.0
     assert format_results_table(results).splitlines()[2].startswith("| SASRec+ (causal, full-softmax CE) |")
+    assert "\nSASRec+ (causal, full-softmax CE): " in format_results_table(results)  # the training-time line
     reloaded = Bert4RecForSequentialRecommendation.from_pretrained(tmp_path)
     assert reloaded.config.causal  # the saved config says which model it is
+
+
+def test_validation_during_training_and_the_final_evaluation_rank_through_one_function(tmp_path):
+    dataset = leave_one_out(successor_sequences(num_users=12))
+    trainer = build_bert4rec_trainer(dataset, training_args(tmp_path), None, TINY_MODEL)
+    during_training = trainer.evaluate()
+    final = evaluate_recommender(trainer.model, dataset, "validation", baselines=())["results"]["model"]["full"]
+    assert {key: during_training[f"eval_{key}"] for key in final if key != "num_examples"} == {
+        key: value for key, value in final.items() if key != "num_examples"
+    }
 
 
 def test_training_keeps_the_best_checkpoint_by_validation_ndcg(trained):
@@ -176,6 +187,15 @@ def test_results_follow_the_contributing_schema(trained):
             assert {f"recall@{k}", f"ndcg@{k}", f"mrr@{k}"} <= set(report["full"])
     assert set(results["results"]["baselines"]) == {"most_popular", "item_cooccurrence"}
     assert "| BERT4Rec |" in format_results_table(results)
+
+
+def test_the_results_table_of_a_finished_run_prints_from_its_results_json(trained, capsys):
+    from mbert_tiny_hub.recsys import main
+
+    _, _, results, output_dir = trained
+    assert main([str(output_dir / "results.json")]) == 0
+    printed = capsys.readouterr().out
+    assert format_results_table(results) in printed and "sampled HR@10 (100 popularity negatives)" in printed
 
 
 def test_multi_target_evaluation_ranks_the_last_k_items_as_a_set(trained):

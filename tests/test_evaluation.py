@@ -500,8 +500,8 @@ def test_bert4rec_checkpoints_are_evaluated_by_the_recommender_code(tmp_path, ca
         card += [f"  - split: {name}", f"    path: sequences/{name}-00000-of-00001.parquet"]
     (data_folder / "README.md").write_text("\n".join(card + ["---", ""]))
     vocabulary = recsys.build_item_vocabulary(dataset)
-    options = recsys.Bert4RecOptions(preset="S", config={"max_position_embeddings": 16})
-    recsys.build_model(vocabulary, options).save_pretrained(tmp_path / "bert4rec")
+    options = recsys.RecommenderConfig(preset="S", config={"max_position_embeddings": 16})
+    recsys.build_recommender(vocabulary, options).save_pretrained(tmp_path / "bert4rec")
     assert model_task(str(tmp_path / "bert4rec")) == "sequential-recommendation"
 
     out = tmp_path / "out"
@@ -510,6 +510,16 @@ def test_bert4rec_checkpoints_are_evaluated_by_the_recommender_code(tmp_path, ca
     assert results["task"] == "sequential-recommendation"
     assert {"full", "sampled_uniform", "sampled_popularity"} <= set(results["results"]["model"])
     assert "Recall@10" in capsys.readouterr().out
+
+    # Options that apply to text classifiers only are refused, never silently ignored; `--baselines none` is honoured.
+    recommender = ["--model", str(tmp_path / "bert4rec"), "--dataset", str(data_folder), "--output-dir"]
+    assert main(recommender + [str(tmp_path / "latency"), "--latency"]) == 2
+    assert "--latency times text classifiers" in capsys.readouterr().err
+    assert main(recommender + [str(tmp_path / "tfidf"), "--baselines", "tfidf_svm"]) == 2
+    assert "most_popular and item_cooccurrence" in capsys.readouterr().err
+    assert not (tmp_path / "latency").exists() and not (tmp_path / "tfidf").exists()
+    assert main(recommender + [str(tmp_path / "none"), "--baselines", "none"]) == 0
+    assert json.loads((tmp_path / "none" / "results.json").read_text())["results"]["baselines"] == {}
 
 
 def test_command_line_errors_name_the_problem_and_write_nothing(model_folder, single_label_data, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""task: bert4rec: BERT4Rec sequential recommendation, trained by `mbert_tiny_hub.recsys`."""
+"""task: bert4rec: BERT4Rec or SASRec+ sequential recommendation, trained by `mbert_tiny_hub.recsys`."""
 
 from __future__ import annotations
 
@@ -25,12 +25,9 @@ def load_recommendation_data(config: ExperimentConfig):
 
 
 def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:
-    """BERT4Rec sequential recommendation (issue 7): `mbert_tiny_hub.recsys.train_bert4rec` with the `bert4rec:`
-    section as its options; it saves the best model and results.json (full-ranking metrics + baselines)."""
-    try:
-        options = recsys.Bert4RecOptions.from_dict(config.bert4rec, source=f"{config.source}: bert4rec")
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    """BERT4Rec or SASRec+ sequential recommendation: `mbert_tiny_hub.recsys.train_bert4rec` with the `bert4rec:`
+    section (`RecommenderConfig`, checked when the config loaded) as its options; it saves the best model and
+    results.json (full-ranking and sampled metrics + baselines, and the cold-start split when asked)."""
     dataset, items = load_recommendation_data(config)
     config.training = resolve_training(config, run.output_dir, recsys.DEFAULT_TRAINING_ARGS)
     try:
@@ -44,7 +41,7 @@ def run_bert4rec(config: ExperimentConfig, run: Run) -> dict:
             dataset,
             args,
             items,
-            options,
+            config.bert4rec,
             early_stopping_patience=config.early_stopping.patience,
             early_stopping_threshold=config.early_stopping.threshold,
             resume_from_checkpoint=run.resume_from,
