@@ -18,28 +18,26 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import shutil
 import tempfile
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate import PartialState
+from accelerate.utils import gather_object
 
 from . import plots
 from .baselines import BASELINES, fit_baselines, predict_baseline
 from .latency import format_latency_table, measure_latency
 from .metrics import classification_report, confusion_matrix, predictions_from_logits, to_multi_hot
+from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-RESULTS_FILE = "results.json"
-WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
 # Runtimes whose outputs equal the evaluated model's (no quantization): their latency pairs with its accuracy.
 EXACT_RUNTIMES = ("eager", "compile", "onnxruntime")
 
@@ -202,9 +200,6 @@ def predict_logits(
     Rows are batched by length (less padding). With several accelerate processes each process scores every
     n-th batch and the logits are gathered, so every process returns all rows exactly once.
     """
-    from accelerate import PartialState
-    from accelerate.utils import gather_object
-
     state = PartialState()
     device = torch.device(device) if device is not None else _model_device(model)
     limit = getattr(model.config, "max_position_embeddings", None) or 512
@@ -243,95 +238,6 @@ def predict_logits(
     if not seen.all():  # a broken gather must never pass for a result
         raise RuntimeError(f"Predictions gathered for {int(seen.sum())} of {len(texts)} rows.")
     return logits
-
-
-def _is_peft(model) -> bool:
-    return hasattr(model, "peft_config") and hasattr(model, "get_base_model")
-
-
-def count_model_parameters(model) -> dict[str, int]:
-    """Total, embedding and trainable parameters (tied weights once); a LoRA model counts its adapter as trainable."""
-    from modeling.mbert_tiny import count_parameters
-
-    counts = count_parameters(model)
-    if _is_peft(model) and counts["trainable"] == 0:
-        # Loaded for inference, nothing requires grad: count what training the adapter trains.
-        counts["trainable"] = sum(
-            parameter.numel()
-            for name, parameter in model.named_parameters()
-            if "lora_" in name or "modules_to_save" in name
-        )
-    return counts
-
-
-def size_on_disk_mb(model=None, name_or_path: str | os.PathLike | None = None, revision: str | None = None) -> float:
-    """Megabytes of the weight files (safetensors / bin) of a local folder or cached Hub repository; for a model
-    held only in memory, the bytes its distinct tensors take, which is what safetensors writes."""
-    folder = None
-    if name_or_path is not None and Path(name_or_path).is_dir():
-        folder = Path(name_or_path)
-    elif name_or_path is not None:
-        from huggingface_hub import snapshot_download
-
-        try:
-            folder = Path(snapshot_download(str(name_or_path), revision=revision, allow_patterns=list(WEIGHT_PATTERNS)))
-        except Exception as error:  # size is informative; an unreachable cache falls back to the tensors
-            logger.info("Could not locate the weight files of %s (%s); sizing the tensors.", name_or_path, error)
-    if folder is not None:
-        files = {path for pattern in WEIGHT_PATTERNS for path in folder.glob(pattern)}
-        if files:
-            return round(sum(path.stat().st_size for path in files) / 1e6, 3)
-    if model is None:
-        raise EvaluationError(f"No weight files found in {name_or_path}.")
-    storages = {}
-    for tensor in list(model.state_dict().values()):
-        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
-    return round(sum(storages.values()) / 1e6, 3)
-
-
-def model_summary(model, name_or_path: str | None = None, revision: str | None = None) -> dict:
-    """The results JSON's `model` block."""
-    base = model.get_base_model() if _is_peft(model) else model
-    summary = {
-        "name_or_path": str(name_or_path or getattr(model, "name_or_path", "") or type(base).__name__),
-        "class": type(base).__name__,
-        "parameters": count_model_parameters(model),
-        "size_on_disk_mb": size_on_disk_mb(model, name_or_path, revision),
-    }
-    if _is_peft(model):
-        config = next(iter(model.peft_config.values()))
-        summary["adapter"] = {
-            "peft_type": str(getattr(config.peft_type, "value", config.peft_type)),
-            "base_model_name_or_path": config.base_model_name_or_path,
-        }
-    return summary
-
-
-def environment_summary(device: str | torch.device | None = None, num_processes: int | None = None) -> dict:
-    """Versions and hardware, for the results JSON's `environment` block (train.py and evaluate.py alike)."""
-    from importlib.metadata import version
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    environment = {
-        "python": platform.python_version(),
-        # Versions from the installed distributions: importing `evaluate` would cost seconds (it loads pipelines).
-        **{name: version(name) for name in ("torch", "transformers", "datasets", "evaluate", "scikit-learn")},
-        "cpu": cpu,
-        "threads": torch.get_num_threads(),
-        "device": str(device or "cpu"),
-    }
-    if num_processes is not None:
-        environment["num_processes"] = num_processes
-    if torch.cuda.is_available():
-        environment["gpu"] = torch.cuda.get_device_name(0)
-    return environment
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -393,6 +299,7 @@ def evaluate_classifier(
     latency: Mapping | None = None,
     model_name_or_path: str | None = None,
     model_revision: str | None = None,
+    model_info: Mapping | None = None,
     dataset_name_or_path: str | None = None,
     dataset_config: str | None = None,
     split_name: str | None = None,
@@ -410,6 +317,8 @@ def evaluate_classifier(
       evaluated rows; the `transfer` block holds per-test-language scores of the model and the baselines.
     - `latency`: keyword arguments of `mbert_tiny_hub.latency.measure_latency` (e.g. runtimes, batch_sizes,
       seq_lens); the model is timed next to the mBERT-base shape, the baselines on one raw text.
+    - `model_info`: the `model` block, when the caller has it (train.py, before the weights are written);
+      default `mbert_tiny_hub.results.model_summary` of the model.
     """
     source = f"Split {split_name or '(unnamed)'} of {dataset_name_or_path or 'the dataset'}"
     source += f" (config {dataset_config})" if dataset_config else ""
@@ -453,12 +362,12 @@ def evaluate_classifier(
     if multi_label:
         model_report["threshold"] = threshold
 
+    state = PartialState()
     results = {
-        "schema_version": SCHEMA_VERSION,
-        "task": "text-classification",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command or "",
-        "model": model_summary(model, model_name_or_path, model_revision),
+        **results_header("text-classification", command),
+        "model": (
+            dict(model_info) if model_info is not None else model_summary(model, model_name_or_path, model_revision)
+        ),
         "dataset": {
             "name_or_path": str(dataset_name_or_path or ""),
             "config": dataset_config,
@@ -471,12 +380,10 @@ def evaluate_classifier(
             **_dataset_licence(dataset_name_or_path),
         },
         "results": {"model": model_report, "baselines": {}},
-        "environment": environment_summary(device or _model_device(model)),
+        "environment": environment_summary(device or _model_device(model), num_processes=state.num_processes),
     }
 
-    from accelerate import PartialState
-
-    if not PartialState().is_main_process:
+    if not state.is_main_process:
         return results  # other processes helped with the predictions; the main process does the rest
 
     if fitted_baselines is None and baselines and baselines_train_split is not None:
@@ -500,7 +407,7 @@ def evaluate_classifier(
     if latency is not None:
         options = dict(latency)
         timed = model
-        if _is_peft(model):
+        if is_peft(model):
             import copy
 
             # What a LoRA model costs once deployed: the adapter merged into the base weights.
@@ -703,7 +610,7 @@ def write_results(results: Mapping, output_dir: str | os.PathLike, make_plots: b
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
     try:
-        (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(staging / RESULTS_FILE, results)
         if make_plots:
             _plot_results(results, staging)
         names = sorted(path.name for path in staging.iterdir())

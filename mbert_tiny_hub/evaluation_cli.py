@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cli import HelpFormatter, accept_both_spellings
+
 # Kept equal to mbert_tiny_hub.baselines.BASELINES and mbert_tiny_hub.latency.RUNTIMES (a test checks), which
 # import scikit-learn and torch.
 BASELINE_NAMES = ("tfidf_logreg", "tfidf_svm", "majority")
@@ -46,33 +48,20 @@ def _choices(allowed: Sequence[str], none_allowed: bool = False):
     return parse
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """Shows an option's default when it has one."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
-            text += " (default: %(default)s)"
-        return text
-
-
-from .cli import accept_both_spellings  # noqa: E402 - after the module's own helpers
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
         description="Evaluate text classifiers (metrics per class and per language, TF-IDF and majority baselines, "
         "zero-shot transfer, latency next to the mBERT-base shape, plots) or a BERT4Rec recommender. Writes "
         "results.json and PNG plots to --output-dir and prints the tables. Works with `accelerate launch`.",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     what = parser.add_argument_group("what to evaluate")
     what.add_argument("--model", nargs="+", help="model folder(s) or Hub id(s); LoRA adapter folders load through peft")
     what.add_argument("--dataset", help="dataset folder (written by data_scripts) or Hub id (datasets.load_dataset)")
     what.add_argument("--config", dest="dataset_config", help="dataset config, e.g. 'all' (BERT4Rec: 'sequences')")
     what.add_argument("--split", default="test", help="split to evaluate")
-    what.add_argument("--label-column", help="default: 'labels' (multi-label) or 'label'")
+    what.add_argument("--label-column", help="if unset: 'labels' (multi-label) or 'label'")
     what.add_argument("--text-column", default="text", help="column holding the text")
     what.add_argument("--language-column", default="language", help="column holding the language code")
     what.add_argument("--per-language", action="store_true",
@@ -82,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     how = parser.add_argument_group("how")
     how.add_argument("--threshold", type=float, default=0.5, help="sigmoid threshold of multi-label models")
     how.add_argument("--batch-size", type=int, default=32, help="inference batch size")
-    how.add_argument("--max-length", type=int, help="truncate inputs (default: the model's maximum length)")
-    how.add_argument("--threads", type=int, help="CPU threads for inference and timing (default: torch's)")
-    how.add_argument("--output-dir", help="default: outputs/evaluation/<model> (several models: one folder each)")
+    how.add_argument("--max-length", type=int, help="truncate inputs (if unset: the model's maximum length)")
+    how.add_argument("--threads", type=int, help="CPU threads for inference and timing (if unset: torch's)")
+    how.add_argument("--output-dir", help="if unset: outputs/evaluation/<model> (several models: one folder each)")
     baselines = parser.add_argument_group("baselines and zero-shot transfer")
     baselines.add_argument("--baselines", type=_choices(BASELINE_NAMES, none_allowed=True),
                            default=",".join(BASELINE_NAMES),
@@ -93,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     baselines.add_argument("--train-languages", type=_names,
                            help="languages the model was trained on, e.g. eng,spa; the baselines are fitted on "
                            "these only")
-    baselines.add_argument("--test-languages", type=_names, help="languages to evaluate on, e.g. ita (default: all)")
+    baselines.add_argument("--test-languages", type=_names, help="languages to evaluate on, e.g. ita (if unset: all)")
     latency = parser.add_argument_group("latency")
     latency.add_argument("--latency", action="store_true", help="time the model(s) next to the mBERT-base shape")
     latency.add_argument("--runtimes", type=_choices(RUNTIME_NAMES), default="eager,onnxruntime",

@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .cli import accept_both_spellings
+
 logger = logging.getLogger("mbert_tiny_hub.onnx_export")
 
 ONNX_DIR = "onnx"
@@ -179,11 +181,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mbert_tiny_hub.onnx_export",
         description="Export a model folder to ONNX (onnx/model.onnx and onnx/model_quantized.onnx inside it).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("folder", type=Path, help="a model folder written by train.py (or downloaded from the Hub)")
-    parser.add_argument("--no_int8", dest="int8", action="store_false", help="skip the int8 variant")
-    from .cli import accept_both_spellings
-
+    parser.add_argument("--no_int8", dest="int8", action="store_false", help="skip the int8 variant (int8 written unless given: %(default)s)")
     args = accept_both_spellings(parser).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

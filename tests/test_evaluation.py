@@ -164,12 +164,12 @@ from mbert_tiny_hub.evaluation import (  # noqa: E402
     model_task,
     pareto_points,
     predict_logits,
-    size_on_disk_mb,
     transfer_matrix,
     write_results,
 )
 from mbert_tiny_hub.evaluation_cli import main  # noqa: E402
 from mbert_tiny_hub.metrics import classification_report, predictions_from_logits  # noqa: E402
+from mbert_tiny_hub.results import SCHEMA_VERSION, size_on_disk_mb  # noqa: E402
 from mbert_tiny_hub.plots import pareto_front  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -192,7 +192,7 @@ def test_results_follow_the_contributing_schema(single_label_results, single_lab
     results = single_label_results
     top = {"schema_version", "task", "created", "command", "model", "dataset", "results", "environment"}
     assert top <= set(results)
-    assert results["schema_version"] == 1 and results["task"] == "text-classification"
+    assert results["schema_version"] == SCHEMA_VERSION and results["task"] == "text-classification"
     assert set(results["model"]) >= {"name_or_path", "class", "parameters", "size_on_disk_mb"}
     assert set(results["model"]["parameters"]) == {"total", "embeddings", "trainable"}
     assert 0 < results["model"]["parameters"]["embeddings"] < results["model"]["parameters"]["total"]

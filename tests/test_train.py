@@ -174,11 +174,12 @@ def test_results_json_follows_the_schema_and_matches_a_fresh_evaluation(trained,
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from data_scripts import load_built_dataset
+    from mbert_tiny_hub.results import SCHEMA_VERSION
 
     output_dir, results = trained
     on_disk = read_results(output_dir)
     assert on_disk["results"]["model"] == json.loads(json.dumps(results["results"]["model"]))
-    assert on_disk["schema_version"] == 1 and on_disk["task"] == "text-classification"
+    assert on_disk["schema_version"] == SCHEMA_VERSION and on_disk["task"] == "text-classification"
     assert on_disk["model"]["class"] == "MBertTinyForSequenceClassification"
     assert on_disk["model"]["parameters"]["total"] > on_disk["model"]["parameters"]["embeddings"] > 0
     assert on_disk["model"]["size_on_disk_mb"] > 0

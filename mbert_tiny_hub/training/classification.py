@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
 import torch
 from transformers import DataCollatorWithPadding, set_seed
 
@@ -19,22 +17,14 @@ from modeling.losses import HybridLoss, class_weights_from_counts, label_counts,
 from modeling.trainers import DistillationTrainer, HybridLossTrainer
 
 from ..config import ConfigError, ExperimentConfig
-from ..evaluation import fit_split_baselines, score_baselines
-from ..hub import dataset_licence
-from ..metrics import classification_report, confusion_matrix, make_compute_metrics, predictions_from_logits
+from ..evaluation import evaluate_classifier
+from ..metrics import make_compute_metrics
+from ..results import model_summary
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, early_stopping_callbacks, make_training_arguments, training_summary
 from .data import LabelInfo, load_classification_data, tokenize_classification
 from .distillation import add_teacher_logits, prepare_teacher, teacher_tokenizer_if_different
-from .lifecycle import (
-    RESULTS_SCHEMA_VERSION,
-    Run,
-    command_line,
-    environment_info,
-    hub_repo_id,
-    start_training,
-    write_final_folder,
-)
+from .lifecycle import Run, command_line, hub_repo_id, start_training, write_final_folder
 from .lora import apply_lora, write_merged_model
 from .models import build_model, describe_parameters
 
@@ -79,7 +69,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
             distillation_kwargs["hidden_layers"] = getattr(model.config, "teacher_layers", None)
     if config.task == "lora":
         model = apply_lora(model, config, provenance.get("missing_keys", ()))
-    parameters = describe_parameters(model)
+    describe_parameters(model)
 
     language_weights = language_weights_for(config, train_split, has_language)
     if language_weights:
@@ -116,30 +106,8 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     start_training(run, args)
     train_output = trainer.train(resume_from_checkpoint=run.resume_from)
 
-    unwrapped = trainer.accelerator.unwrap_model(trainer.model)
-    model_class = type(unwrapped.get_base_model() if config.task == "lora" else unwrapped).__name__
-    model_name = hub_repo_id(config, run.options) or str(run.output_dir)
-    results = classification_results(
-        trainer,
-        run,
-        tokenized[config.data.test_split],
-        dataset[config.data.test_split],
-        dataset[config.data.train_split],
-        labels,
-        has_language,
-        model_name,
-        model_class,
-        parameters,
-        train_output,
-    )
-    if config.task == "lora":
-        results["model"]["adapter"] = {
-            "method": "lora",
-            "base_model": config.model.name_or_path,
-            "r": config.lora.r,
-            "alpha": config.lora.alpha,
-            "target_modules": list(config.lora.target_modules),
-        }
+    results = evaluate_on_test_split(trainer, run, tokenizer, dataset, labels)
+    results["training"] = training_summary(trainer, train_output)
     if teacher is not None:
         results["model"]["teacher"] = config.distillation.teacher
     _log_test_metrics(results)
@@ -201,85 +169,31 @@ def build_hybrid_loss(config: ExperimentConfig, labels: LabelInfo, train_split):
         raise ConfigError(f"{config.source}: loss: {error}") from None
 
 
-def _dataset_block(config: ExperimentConfig, labels: LabelInfo, split_name: str, num_examples: int, languages) -> dict:
-    block = {
-        "name_or_path": config.data.dataset,
-        "config": config.data.config_name,
-        "split": split_name,
-        "num_examples": num_examples,
-        "label_column": labels.column,
-        "label_names": labels.names,
-        "multi_label": labels.multi_label,
-    }
-    if languages is not None:
-        block["languages"] = sorted(set(languages))
-    block.update(dataset_licence(config.data.dataset))  # the card states the training data's terms
-    return block
-
-
-def classification_results(
-    trainer,
-    run: Run,
-    tokenized_test,
-    raw_test,
-    raw_train,
-    labels: LabelInfo,
-    has_language: bool,
-    model_name: str,
-    model_class: str,
-    parameters: dict,
-    train_output,
-) -> dict:
-    """Predict the test split (gathered over every process) and build the results JSON (CONTRIBUTING.md)."""
-    config = run.config
-    prediction = trainer.predict(tokenized_test, metric_key_prefix="test")
-    logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-    if len(logits) != len(raw_test):
-        raise RuntimeError(f"Got {len(logits)} test predictions for {len(raw_test)} test examples.")
-    y_pred = predictions_from_logits(logits, labels.multi_label)
-    y_true = np.asarray(prediction.label_ids)
-    if labels.multi_label:
-        y_true = (y_true >= 0.5).astype(np.int64)
-    languages = raw_test[config.data.language_column] if has_language else None
-    report = classification_report(
-        y_true, y_pred, labels.names, labels.multi_label, languages=languages,
-        train_languages=config.data.train_languages,
+def evaluate_on_test_split(trainer, run: Run, tokenizer, dataset, labels: LabelInfo) -> dict:
+    """The best model scored on the test split by evaluate.py's evaluator (`evaluate_classifier`): the same keys
+    and numbers as `python evaluate.py --model <output folder>`, the baselines fitted on the same training rows."""
+    config, data = run.config, run.config.data
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    model_name = hub_repo_id(config, run.options) or str(run.output_dir)
+    return evaluate_classifier(
+        model,
+        tokenizer,
+        dataset[data.test_split],
+        labels.column,
+        text_column=data.text_column,
+        language_column=data.language_column,
+        batch_size=trainer.args.per_device_eval_batch_size,
+        max_length=config.model.max_length,
+        baselines_train_split=dataset[data.train_split] if data.baselines else None,
+        baselines=data.baselines or (),
+        train_languages=data.train_languages,
+        model_name_or_path=model_name,
+        model_info=model_summary(model, model_name, measure_size=False),  # the size once the weights are written
+        dataset_name_or_path=data.dataset,
+        dataset_config=data.config_name,
+        split_name=data.test_split,
+        command=command_line(run.options),
     )
-    transfer = report.pop("transfer", None)
-    report["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels.names, labels.multi_label)
-    baselines = {}
-    if trainer.is_world_process_zero() and config.data.baselines:
-        # The classic baselines of the same run (fitted on the same training rows), so every card compares.
-        fitted = fit_split_baselines(
-            raw_train, labels.column, labels.names, labels.multi_label,
-            text_column=config.data.text_column, language_column=config.data.language_column,
-            baselines=config.data.baselines,
-        )
-        baselines = score_baselines(
-            fitted, raw_test[config.data.text_column], y_true, labels.names, labels.multi_label, languages
-        )
-    results = {
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "task": "text-classification",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command_line(run.options),
-        "model": {"name_or_path": model_name, "class": model_class, "parameters": parameters, "size_on_disk_mb": None},
-        "dataset": _dataset_block(config, labels, config.data.test_split, len(raw_test), languages),
-        "results": {"model": report, "baselines": baselines},
-        "training": training_summary(trainer, train_output),
-        "environment": environment_info(trainer.args.world_size),
-    }
-    if transfer and config.data.train_languages:
-        # The evaluate module's transfer block, on the zero-shot languages (those never trained on).
-        zero_shot = transfer["zero_shot"]
-        results["transfer"] = {
-            "train_languages": transfer["train_languages"],
-            "test_languages": zero_shot,
-            "zero_shot": zero_shot,
-            "accuracy": {language: transfer["accuracy"][language] for language in zero_shot},
-            "macro_f1": {language: transfer["macro_f1"][language] for language in zero_shot},
-        }
-    return results
 
 
 def _log_test_metrics(results: dict) -> None:

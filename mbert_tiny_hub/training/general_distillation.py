@@ -19,26 +19,18 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from datetime import datetime, timezone
 
 from transformers import DataCollatorWithPadding, set_seed
 
 from modeling.trainers import TEACHER_EMBEDDING, SentenceEmbeddingDistillationTrainer
 
 from ..config import ConfigError, ExperimentConfig
+from ..results import environment_summary, results_header
 from ..teacher import teacher_embeddings, teacher_hub_id
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, make_training_arguments, training_summary
 from .data import load_corpus, load_tokenizer
-from .lifecycle import (
-    RESULTS_SCHEMA_VERSION,
-    Run,
-    command_line,
-    environment_info,
-    hub_repo_id,
-    start_training,
-    write_final_folder,
-)
+from .lifecycle import Run, command_line, hub_repo_id, start_training, write_final_folder
 from .models import build_model, describe_parameters, load_bert_like, resolve_configured_teacher
 
 logger = logging.getLogger(__name__)
@@ -143,10 +135,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
     after = trainer.evaluate(metric_key_prefix="eval")
     trainer.remove_projection()
     results = {
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "task": "feature-extraction",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command_line(run.options),
+        **results_header("feature-extraction", command_line(run.options)),
         "model": {
             "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
             "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
@@ -173,7 +162,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
             }
         },
         "training": training_summary(trainer, train_output),
-        "environment": environment_info(args.world_size),
+        "environment": environment_summary(num_processes=args.world_size),
     }
     logger.info("Held-out distillation loss %.4f -> %.4f", before.get("eval_loss", float("nan")), after["eval_loss"])
     write_final_folder(trainer, run, results)

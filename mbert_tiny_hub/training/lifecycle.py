@@ -17,9 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from accelerate import PartialState
 from huggingface_hub import snapshot_download
@@ -30,13 +28,13 @@ from modeling.mbert_tiny import MBertTinyPreTrainedModel, remote_code
 
 from .. import cards, hub
 from ..config import ConfigError, ExperimentConfig, save_config
-from ..evaluation import environment_summary, plot_results
+from ..evaluation import plot_results
+from ..results import RESULTS_FILE, weights_size_mb, write_json
 
 
 logger = logging.getLogger(__name__)
 
 
-RESULTS_SCHEMA_VERSION = 1
 
 
 STAGING_DIR_NAME = ".staging-final"
@@ -250,29 +248,6 @@ def command_line(options: RunOptions) -> str:
     return options.command or shlex.join(["python", *sys.argv])
 
 
-def environment_info(num_processes: int = 1) -> dict[str, Any]:
-    return environment_summary(num_processes=num_processes)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _weights_size_mb(folder: Path) -> float | None:
-    files = list(folder.glob("*.safetensors"))
-    return round(sum(f.stat().st_size for f in files) / 2**20, 3) if files else None
-
-
 def _promote(staging: Path, destination: Path) -> None:
     """Move every file of a complete staging folder into `destination` (each move is atomic)."""
     for item in sorted(staging.iterdir()):
@@ -308,8 +283,8 @@ def write_final_folder(trainer, run: Run, results: dict | None, save: Callable[[
         save_config(run.config, staging / "train_config.yaml")
         (staging / "training_args.json").write_text(trainer.args.to_json_string() + "\n", encoding="utf-8")
         if results is not None:
-            results["model"]["size_on_disk_mb"] = _weights_size_mb(staging)
-            _write_json(staging / "results.json", results)
+            results["model"]["size_on_disk_mb"] = weights_size_mb(staging)
+            write_json(staging / RESULTS_FILE, results)
             plot_results(results, staging)  # the same PNGs as evaluate.py; the card embeds them
         _promote(staging, output_dir)
         logger.info(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 from transformers import DataCollatorForLanguageModeling, Trainer, set_seed
@@ -15,19 +14,12 @@ from transformers import DataCollatorForLanguageModeling, Trainer, set_seed
 from modeling.trainers import DistillationTrainer
 
 from ..config import ConfigError, ExperimentConfig
+from ..results import environment_summary, results_header
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, make_training_arguments, training_summary
 from .data import load_corpus
-from .lifecycle import (
-    RESULTS_SCHEMA_VERSION,
-    Run,
-    command_line,
-    environment_info,
-    hub_repo_id,
-    start_training,
-    write_final_folder,
-)
-from .models import load_bert_like, build_model, describe_parameters
+from .lifecycle import Run, command_line, hub_repo_id, start_training, write_final_folder
+from .models import build_model, describe_parameters, load_bert_like
 
 
 logger = logging.getLogger(__name__)
@@ -147,10 +139,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
         trainer.remove_projection()  # training-only: the published student has no projection
     first_eval = next((entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry), None)
     results = {
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "task": "fill-mask",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command_line(run.options),
+        **results_header("fill-mask", command_line(run.options)),
         "model": {
             "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
             "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
@@ -172,7 +161,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
             }
         },
         "training": training_summary(trainer, train_output),
-        "environment": environment_info(args.world_size),
+        "environment": environment_summary(num_processes=args.world_size),
     }
     logger.info(
         "Held-out MLM loss %.4f (perplexity %.1f)", metrics["eval_loss"], results["results"]["model"]["perplexity"]
