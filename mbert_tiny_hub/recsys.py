@@ -18,11 +18,9 @@ negatives. Results follow CONTRIBUTING.md's results JSON (task "sequential-recom
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,12 +45,11 @@ from modeling.bert4rec import (
     Bert4RecForSequentialRecommendation,
     ItemVocabulary,
 )
-from modeling.mbert_tiny import count_parameters
 
 from .config import RecommenderConfig
 from .ranking import KS, draw_negatives, rank_recommendations
+from .results import RESULTS_FILE, environment_summary, model_summary, results_header, weights_size_mb, write_json
 
-RESULTS_NAME = "results.json"
 # What `bert4rec.model` can build (RecommenderConfig.model), and the name each goes by in results tables.
 MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
 RECOMMENDER_BASELINES = ("most_popular", "item_cooccurrence")
@@ -685,6 +682,8 @@ def train_bert4rec(
             "threads": torch.get_num_threads(),
         }
         results["model"]["name_or_path"] = str(args.output_dir)
+        if args.should_save:  # the weights just written, as evaluate.py would measure them
+            results["model"]["size_on_disk_mb"] = weights_size_mb(args.output_dir)
         if held_out is not None:
             evaluation = {**options.evaluation, "rare_item_threshold": None}
             cold = evaluate_recommender(model, dataset, COLD_START_SPLIT, command=command, **evaluation)
@@ -698,7 +697,7 @@ def train_bert4rec(
                 "results": cold["results"],
             }
         if args.should_save:
-            write_recommender_results(results, Path(args.output_dir) / RESULTS_NAME)
+            write_json(Path(args.output_dir) / RESULTS_FILE, results)
     return model, results
 
 
@@ -878,19 +877,11 @@ def evaluate_recommender(
     }
     target_counts = sorted({len(row) for row in targets})
     protocol = "leave_one_out" if target_counts == [1] else f"last_k (k = {', '.join(map(str, target_counts))})"
+    summary = model_summary(model, name_or_path or None)
+    summary.update(architecture="sasrec_plus" if model.config.causal else "bert4rec", preset=model.config.preset)
     return {
-        "schema_version": 1,
-        "task": "sequential-recommendation",
-        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "model": {
-            "name_or_path": name_or_path,
-            "class": type(model).__name__,
-            "architecture": "sasrec_plus" if model.config.causal else "bert4rec",  # a key of MODELS
-            "preset": model.config.preset,
-            "parameters": count_parameters(model),
-            "size_on_disk_mb": _size_on_disk_mb(name_or_path, model),
-        },
+        **results_header("sequential-recommendation", command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
+        "model": summary,  # architecture: a key of MODELS
         "dataset": {
             "name_or_path": dataset_name_or_path,
             "config": "sequences",
@@ -914,7 +905,7 @@ def evaluate_recommender(
             "model_scoring_seconds": round(model_seconds, 1),
         },
         "results": report,
-        "environment": _environment(),
+        "environment": environment_summary(model.device),
     }
 
 
@@ -924,35 +915,6 @@ def _dataset_licence(name_or_path: str | None) -> dict:
     from .hub import dataset_licence
 
     return dataset_licence(name_or_path)
-
-
-def _size_on_disk_mb(name_or_path: str, model: torch.nn.Module) -> float:
-    weights = Path(name_or_path) / "model.safetensors" if name_or_path else None
-    if weights is not None and weights.is_file():
-        return round(weights.stat().st_size / 1e6, 2)
-    tensors = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
-    return round(sum(t.numel() * t.element_size() for t in tensors.values()) / 1e6, 2)
-
-
-def _environment() -> dict:
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-    }
-
-
-def write_recommender_results(results: dict, path: str | os.PathLike) -> Path:
-    """Write the results JSON atomically (temp file, then rename)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-    return path
 
 
 def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
@@ -1023,7 +985,6 @@ __all__ = [
     "item_texts",
     "load_recommendation_dataset",
     "train_bert4rec",
-    "write_recommender_results",
 ]
 
 

@@ -9,6 +9,7 @@ import torch
 from datasets import Dataset, DatasetDict, Features, Sequence, Value, load_dataset
 
 from mbert_tiny_hub.config import RecommenderConfig
+from mbert_tiny_hub.results import SCHEMA_VERSION, environment_summary, weights_size_mb
 from mbert_tiny_hub.recsys import (
     ItemCooccurrence,
     MostPopular,
@@ -175,8 +176,8 @@ def test_the_output_folder_is_a_loadable_model_that_answers_in_titles(trained):
 
 
 def test_results_follow_the_contributing_schema(trained):
-    _, _, results, _ = trained
-    assert results["schema_version"] == 1 and results["task"] == "sequential-recommendation"
+    _, _, results, output_dir = trained
+    assert results["schema_version"] == SCHEMA_VERSION and results["task"] == "sequential-recommendation"
     assert results["command"] == "pytest"
     assert results["model"]["class"] == "Bert4RecForSequentialRecommendation"
     assert results["model"]["parameters"]["total"] > results["model"]["parameters"]["embeddings"] > 0
@@ -187,6 +188,9 @@ def test_results_follow_the_contributing_schema(trained):
             assert {f"recall@{k}", f"ndcg@{k}", f"mrr@{k}"} <= set(report["full"])
     assert set(results["results"]["baselines"]) == {"most_popular", "item_cooccurrence"}
     assert "| BERT4Rec |" in format_results_table(results)
+    # The header, model and environment blocks come from mbert_tiny_hub.results, like a classifier's.
+    assert set(results["environment"]) == set(environment_summary())
+    assert results["model"]["size_on_disk_mb"] == weights_size_mb(output_dir)
 
 
 def test_the_results_table_of_a_finished_run_prints_from_its_results_json(trained, capsys):
