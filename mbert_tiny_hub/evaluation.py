@@ -33,6 +33,7 @@ from accelerate.utils import gather_object
 from . import plots
 from .baselines import BASELINES, fit_baselines, predict_baseline
 from .latency import format_latency_table, measure_latency
+from .hub import dataset_card_facts
 from .metrics import classification_report, confusion_matrix, predictions_from_logits, to_multi_hot
 from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 
@@ -377,7 +378,7 @@ def evaluate_classifier(
             "label_names": label_names,
             "multi_label": multi_label,
             "languages": sorted(set(languages)) if languages is not None else [],
-            **_dataset_licence(dataset_name_or_path),
+            **dataset_card_facts(dataset_name_or_path, languages or ()),
         },
         "results": {"model": model_report, "baselines": {}},
         "environment": environment_summary(device or _model_device(model), num_processes=state.num_processes),
@@ -798,9 +799,3 @@ def get_split(dataset_dict, split: str, source: str):
             f"{source} has no split {split!r} (splits: {', '.join(dataset_dict)}): pick one with --split."
         )
     return dataset_dict[split]
-
-
-def _dataset_licence(name_or_path) -> dict:
-    from .hub import dataset_licence
-
-    return dataset_licence(str(name_or_path) if name_or_path else None)

@@ -19,13 +19,15 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.repocard import metadata_load
+
+from data_scripts import dataset_card_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -389,15 +391,24 @@ def licence_text(metadata: dict) -> str:
 def dataset_licence(name_or_path: str | None) -> dict:
     """`license`, `license_name`, `license_link` and `redistributable` from a dataset's card (local folder or Hub id),
     for the `dataset` block of results.json: pushes and model cards read the training data's terms from there."""
+    return dataset_card_facts(name_or_path)
+
+
+def dataset_card_facts(name_or_path: str | None, languages: Sequence[str] = ()) -> dict:
+    """What a model card needs from a dataset's card, read once, when the run or the evaluation happens, and written
+    into results.json's `dataset` block: the licence keys of `dataset_licence` and, for the evaluated `languages`,
+    `language_codes` (each as the Hub spells it: BRIGHTER's `esp` is `es`, from the card's
+    `data_scripts.language_codes`; codes the card does not map are kept). Nothing reads the dataset card later."""
     if not name_or_path:
         return {}
-    from data_scripts import dataset_card_metadata
-
-    metadata = dataset_card_metadata(name_or_path)
-    licence = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
+    metadata = dataset_card_metadata(str(name_or_path))
+    facts = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
     if "redistributable" in metadata:
-        licence["redistributable"] = is_redistributable(metadata)
-    return licence
+        facts["redistributable"] = is_redistributable(metadata)
+    if languages:
+        codes = (metadata.get("data_scripts") or {}).get("language_codes") or {}
+        facts["language_codes"] = {language: codes.get(language, language) for language in sorted(set(languages))}
+    return facts
 
 
 DATA_FILE_SUFFIXES = (".parquet", ".arrow", ".csv", ".tsv", ".jsonl")
