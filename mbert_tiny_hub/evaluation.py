@@ -22,7 +22,8 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,22 @@ def _model_device(model) -> torch.device:
         return torch.device("cpu")
 
 
+@contextmanager
+def _truncation_left_as_it_was(tokenizer) -> Iterator[None]:
+    """Calling a fast tokenizer with `truncation=True` switches truncation on in its backend, and `save_pretrained`
+    would write that into tokenizer.json (train.py saves the tokenizer it evaluated with): put the setting back."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    before = backend.truncation if backend is not None else None
+    try:
+        yield
+    finally:
+        if backend is not None and backend.truncation != before:
+            if before is None:
+                backend.no_truncation()
+            else:
+                backend.enable_truncation(**before)
+
+
 def predict_logits(
     model,
     tokenizer,
@@ -207,7 +224,8 @@ def predict_logits(
     if tokenizer.model_max_length and tokenizer.model_max_length < limit:
         limit = tokenizer.model_max_length
     max_length = min(max_length, limit) if max_length else limit
-    encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
+    with _truncation_left_as_it_was(tokenizer):
+        encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
     order = np.argsort([len(ids) for ids in encodings["input_ids"]], kind="stable")
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     mine = batches[state.process_index :: state.num_processes]
