@@ -206,7 +206,7 @@ def training_data_terms(dataset: dict) -> str | None:
     `license` / `license_name` / `redistributable`); None when the block states none."""
     if not any(key in dataset for key in ("license", "license_name", "redistributable")):
         return None
-    from .hub import is_redistributable, licence_text
+    from .hub import is_redistributable, licence_text  # circular: hub imports this module
 
     name = _dataset_pretty_name(dataset)
     text = f"The training data, {name}, is licensed as {licence_text(dataset)} (from its dataset card)."
