@@ -22,6 +22,7 @@ Relative paths in a config are relative to the directory train.py runs in (the r
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .card_validation import HUB_LICENSES
 
 TASKS = ("classification", "lora", "distillation", "general_distillation", "mlm", "bert4rec")
 
@@ -369,7 +372,7 @@ def _build_section(cls: type, values: Any, source: str, path: str):
 
 
 def _check_training_section(values: dict[str, Any], source: str) -> dict[str, Any]:
-    from transformers import TrainingArguments
+    from transformers import TrainingArguments  # heavy: only when a `training:` section is checked
 
     fields = {field.name: field for field in dataclasses.fields(TrainingArguments) if field.init}
     checked = {}
@@ -480,8 +483,6 @@ def _check_corpus(corpus: list | None, source: str) -> None:
 
 def _check_hub_metadata(hub: HubConfig, source: str) -> None:
     """The card metadata a `hub:` section sets must be what the Hub accepts: checked now, not after training."""
-    from .card_validation import HUB_LICENSES
-
     if hub.license is not None and hub.license not in HUB_LICENSES:
         raise ConfigError(
             f"{source}: hub.license {hub.license!r} is not a Hub licence identifier (e.g. apache-2.0, cc-by-4.0, "
@@ -535,7 +536,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
     )
     _check_corpus(config.data.corpus, source)
     _check_hub_metadata(config.hub, source)
-    from .baselines import BASELINES
+    from .baselines import BASELINES  # heavy: scikit-learn
 
     for name in config.data.baselines:
         if name not in BASELINES:
@@ -564,8 +565,6 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> dict[str, Any]:
     """A copy of `data` with each "dotted.key=value" override set (sections are created as needed)."""
-    import copy
-
     data = copy.deepcopy(data)
     for text in overrides:
         path, value = parse_override(text)

@@ -15,6 +15,7 @@ gathered so every row is counted exactly once, and only the main process fits ba
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -22,17 +23,28 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
 from accelerate import PartialState
 from accelerate.utils import gather_object
+from datasets import ClassLabel, List, Sequence as SequenceFeature
+from huggingface_hub import hf_hub_download
+from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+from peft import AutoPeftModelForSequenceClassification, PeftConfig
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import cached_file, find_adapter_config_file
+
+from data_scripts import load_built_dataset
 
 from . import plots
 from .baselines import BASELINES, fit_baselines, predict_baseline
 from .latency import format_latency_table, measure_latency
+from .hub import dataset_card_facts
 from .metrics import classification_report, confusion_matrix, predictions_from_logits, to_multi_hot
 from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 
@@ -54,8 +66,6 @@ class EvaluationError(ValueError):
 def label_spec(features, label_column: str | None = None, source: str = "the dataset") -> tuple[str, list[str], bool]:
     """(label column, label names, multi-label?) from `datasets` features, per CONTRIBUTING.md's contract:
     `label: ClassLabel` is single-label, `labels: Sequence(ClassLabel)` is multi-label."""
-    from datasets import ClassLabel, List, Sequence as SequenceFeature
-
     if label_column is None:
         candidates = [name for name in ("labels", "label") if name in features]
         if not candidates:
@@ -187,6 +197,22 @@ def _model_device(model) -> torch.device:
         return torch.device("cpu")
 
 
+@contextmanager
+def _truncation_left_as_it_was(tokenizer) -> Iterator[None]:
+    """Calling a fast tokenizer with `truncation=True` switches truncation on in its backend, and `save_pretrained`
+    would write that into tokenizer.json (train.py saves the tokenizer it evaluated with): put the setting back."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    before = backend.truncation if backend is not None else None
+    try:
+        yield
+    finally:
+        if backend is not None and backend.truncation != before:
+            if before is None:
+                backend.no_truncation()
+            else:
+                backend.enable_truncation(**before)
+
+
 def predict_logits(
     model,
     tokenizer,
@@ -206,7 +232,8 @@ def predict_logits(
     if tokenizer.model_max_length and tokenizer.model_max_length < limit:
         limit = tokenizer.model_max_length
     max_length = min(max_length, limit) if max_length else limit
-    encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
+    with _truncation_left_as_it_was(tokenizer):
+        encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
     order = np.argsort([len(ids) for ids in encodings["input_ids"]], kind="stable")
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     mine = batches[state.process_index :: state.num_processes]
@@ -214,8 +241,6 @@ def predict_logits(
     was_training = model.training
     model.eval()
     indices, outputs = [], []
-    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
-
     with torch.no_grad():
         for batch in tqdm(mine, desc="Predicting", unit="batch", disable=not state.is_local_main_process):
             features = [{key: encodings[key][int(i)] for key in keys} for i in batch]
@@ -377,7 +402,7 @@ def evaluate_classifier(
             "label_names": label_names,
             "multi_label": multi_label,
             "languages": sorted(set(languages)) if languages is not None else [],
-            **_dataset_licence(dataset_name_or_path),
+            **dataset_card_facts(dataset_name_or_path, languages or ()),
         },
         "results": {"model": model_report, "baselines": {}},
         "environment": environment_summary(device or _model_device(model), num_processes=state.num_processes),
@@ -408,8 +433,6 @@ def evaluate_classifier(
         options = dict(latency)
         timed = model
         if is_peft(model):
-            import copy
-
             # What a LoRA model costs once deployed: the adapter merged into the base weights.
             timed = copy.deepcopy(model).merge_and_unload()
         options.setdefault("device", str(_model_device(model)))
@@ -710,8 +733,6 @@ def format_results(results: Mapping) -> str:
 def model_task(name_or_path: str, revision: str | None = None) -> str:
     """"sequential-recommendation" for a BERT4Rec checkpoint (`model_type == "bert4rec"` in config.json), else
     "text-classification" (including LoRA adapter folders)."""
-    from transformers.utils import cached_file
-
     path = cached_file(name_or_path, "config.json", revision=revision, _raise_exceptions_for_missing_entries=False)
     if path is None:
         return "text-classification"
@@ -731,8 +752,6 @@ def adapter_head_kwargs(name_or_path: str, revision: str | None = None) -> dict:
         if folder.is_dir():
             path = folder / RESULTS_FILE
         else:
-            from huggingface_hub import hf_hub_download
-
             path = Path(hf_hub_download(name_or_path, RESULTS_FILE, revision=revision))
         dataset = json.loads(path.read_text(encoding="utf-8")).get("dataset") or {}
     except Exception:  # noqa: BLE001 - no results.json: the base's own head and labels
@@ -751,13 +770,8 @@ def adapter_head_kwargs(name_or_path: str, revision: str | None = None) -> dict:
 
 def load_classifier(name_or_path: str, revision: str | None = None, trust_remote_code: bool = False):
     """(model, tokenizer) from a local folder or Hub id; LoRA adapter folders load through peft."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import find_adapter_config_file
-
     adapter_config = find_adapter_config_file(name_or_path, revision=revision)
     if adapter_config:
-        from peft import AutoPeftModelForSequenceClassification, PeftConfig
-
         model = AutoPeftModelForSequenceClassification.from_pretrained(
             name_or_path,
             revision=revision,
@@ -783,10 +797,6 @@ def load_classifier(name_or_path: str, revision: str | None = None, trust_remote
 
 def load_dataset_dict(name_or_path: str, config: str | None = None):
     """A DatasetDict from a data_scripts folder or Hub id (`datasets.load_dataset`) or a `save_to_disk` folder."""
-    import datasets
-
-    from data_scripts import load_built_dataset
-
     if (Path(name_or_path) / "dataset_dict.json").is_file():
         return datasets.load_from_disk(name_or_path)
     return load_built_dataset(name_or_path, config)
@@ -798,9 +808,3 @@ def get_split(dataset_dict, split: str, source: str):
             f"{source} has no split {split!r} (splits: {', '.join(dataset_dict)}): pick one with --split."
         )
     return dataset_dict[split]
-
-
-def _dataset_licence(name_or_path) -> dict:
-    from .hub import dataset_licence
-
-    return dataset_licence(str(name_or_path) if name_or_path else None)

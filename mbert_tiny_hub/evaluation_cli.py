@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shlex
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,8 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _slug(name_or_path: str) -> str:
-    import re
-
     name = Path(str(name_or_path).rstrip("/")).name or str(name_or_path)
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
 
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mbert_tiny_hub").setLevel(logging.INFO)  # ours, not every library's INFO chatter
 
-    from .evaluation import EvaluationError
+    from .evaluation import EvaluationError  # heavy: after parsing, so --help answers at once
 
     try:
         if args.compare:
@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, command: str) -> int:
-    import torch
+    import torch  # heavy: after parsing, so --help answers at once
     from accelerate import PartialState
 
     from . import evaluation
@@ -206,8 +206,6 @@ def run(args: argparse.Namespace, command: str) -> int:
 
 def _fit_baselines(evaluation, args, model, name, split, baseline_split, source):
     """Fit the baselines once per run, after the first model's labels are known to match (a bad model fails fast)."""
-    import warnings
-
     label_column, label_names, multi_label = evaluation.label_spec(
         split.features, args.label_column, f"Split {args.split} of {source}"
     )
@@ -224,7 +222,7 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
     """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys.evaluate_recommender`."""
-    from . import recsys
+    from . import recsys  # heavy: after parsing, so --help answers at once
     from .evaluation import EvaluationError, load_dataset_dict
 
     if args.latency:
@@ -249,7 +247,7 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
 
 def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
     """Print the models side by side; write comparison.json, pareto.png and transfer_matrix.png when they apply."""
-    from . import plots
+    from . import plots  # heavy (matplotlib): after parsing, so --help answers at once
     from .evaluation import markdown_table, pareto_note, pareto_points, short_name, transfer_matrix
 
     rows = []
@@ -285,7 +283,7 @@ def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
 
 def compare(paths: Sequence[str], output_dir: Path) -> int:
     """`--compare`: read results.json files from earlier runs and write the comparison of `_write_comparison`."""
-    from .evaluation import EvaluationError
+    from .evaluation import EvaluationError  # heavy: after parsing, so --help answers at once
 
     results_list = []
     for path in paths:

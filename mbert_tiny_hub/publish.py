@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .cards import write_model_card
 from .cli import HelpFormatter, accept_both_spellings
 from .hub import (
     PublishError,
@@ -85,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     args = accept_both_spellings(build_parser()).parse_args(argv)
     try:
         if args.command == "card":
-            from .cards import write_model_card
-
             path = write_model_card(args.folder, args.results, repo_id=args.repo_id)
             print(f"Wrote {path}")
             return 0
@@ -107,8 +106,6 @@ def _push(args):
     common = {"private": args.private, "revision": args.revision, "commit_message": args.commit_message}
     if args.command == "model":
         if args.refresh_card:
-            from .cards import write_model_card
-
             write_model_card(args.folder, repo_id=args.repo_id)
         return push_model(args.folder, args.repo_id, delete_missing=args.delete_missing, **common)
     if args.command == "adapter":

@@ -199,6 +199,7 @@ def test_results_follow_the_contributing_schema(single_label_results, single_lab
     assert results["dataset"] == {
         "name_or_path": str(single_label_data[0]), "config": "all", "split": "test", "num_examples": 60,
         "label_column": "label", "label_names": LABELS, "multi_label": False, "languages": ["eng", "ita", "spa"],
+        "language_codes": {"eng": "eng", "ita": "ita", "spa": "spa"},  # the card maps none: kept as they are
     }
     assert set(results["results"]["baselines"]) == {"tfidf_logreg", "tfidf_svm", "majority"}
     for report in [results["results"]["model"], *results["results"]["baselines"].values()]:

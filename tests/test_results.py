@@ -109,3 +109,18 @@ def test_atomic_write_replaces_a_whole_folder(tmp_path):
         (temporary / "model.safetensors").write_text("new")
     assert sorted(p.name for p in folder.iterdir()) == ["model.safetensors"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]
+
+
+def test_evaluating_before_saving_leaves_the_tokenizers_truncation_as_it_was(tmp_path):
+    """train.py evaluates with the tokenizer it then saves: tokenizer.json must not come out with truncation on."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from mbert_tiny_hub.evaluation import predict_logits
+
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(tmp_path / "tokenizer"))
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, num_labels=3)
+    assert tokenizer.backend_tokenizer.truncation is None
+    logits = predict_logits(BertForSequenceClassification(config), tokenizer, ["happy day", "miedo en casa"], 8, 8)
+    assert logits.shape == (2, 3)
+    assert tokenizer.backend_tokenizer.truncation is None
