@@ -233,7 +233,7 @@ def _check_recommender(section: RecommenderConfig, source: str) -> None:
         if key not in RECOMMENDER_EVALUATION_KEYS:
             raise _unknown_key_error(source, "bert4rec.evaluation", str(key), RECOMMENDER_EVALUATION_KEYS)
     if section.config:
-        from modeling.bert4rec import Bert4RecConfig
+        from modeling.bert4rec import Bert4RecConfig  # heavy (torch): only when a bert4rec.config is checked
 
         fields = set(Bert4RecConfig.__annotations__) - {"model_type"}
         for key in section.config:

@@ -20,9 +20,12 @@ Conventions (the same for every protocol):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+
+from .metrics import load_metric
 
 KS = (1, 5, 10, 20)
 SAMPLING = ("uniform", "popularity")
@@ -161,10 +164,6 @@ def sampled_ranking_ranks(
 
 def ranking_metrics(ranks: Sequence[np.ndarray], ks: Sequence[int] = KS) -> dict[str, float]:
     """Recall@K, NDCG@K, MRR@K for each K and the uncut MRR, averaged over users; plus `num_examples`."""
-    import sys
-
-    from .metrics import load_metric
-
     if len(ranks) == 0:
         raise ValueError("Cannot compute ranking metrics on an empty set of users.")
     # The `metrics/sequential_ranking` evaluate module's own code: one definition of the metrics for the model,

@@ -17,6 +17,7 @@ negatives. Results follow CONTRIBUTING.md's results JSON (task "sequential-recom
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -30,13 +31,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from datasets import Dataset, DatasetDict, Features, Value
+from datasets import Dataset, DatasetDict, Features, Value, get_dataset_config_names
 from datasets import Sequence as HFSequence
+from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
 from scipy import sparse
 from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (makes sparse.linalg available)
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import AutoModel, AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import speed_metrics
 
+from data_scripts import load_built_dataset
 from modeling.bert4rec import (
     MASK_ITEM_INDEX,
     NUM_SPECIAL_ITEMS,
@@ -47,8 +50,10 @@ from modeling.bert4rec import (
 )
 
 from .config import RecommenderConfig
+from .hub import dataset_licence
 from .ranking import KS, draw_negatives, rank_recommendations
 from .results import RESULTS_FILE, environment_summary, model_summary, results_header, weights_size_mb, write_json
+from .teacher import sentence_embeddings
 
 # What `bert4rec.model` can build (RecommenderConfig.model), and the name each goes by in results tables.
 MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
@@ -132,9 +137,7 @@ def load_recommendation_dataset(
 ) -> tuple[DatasetDict, Dataset | None]:
     """The `sequences` splits and the `items` table (None when the dataset has no such config) of a dataset
     folder written by `data_scripts` or a Hub dataset id, read fresh (`data_scripts.load_built_dataset`)."""
-    from datasets import get_dataset_config_names
 
-    from data_scripts import load_built_dataset
 
     configs = get_dataset_config_names(name_or_path, revision=revision)
     if sequences_config not in configs:
@@ -322,9 +325,7 @@ def encode_titles(
     hidden states, L2-normalised (`mbert_tiny_hub.teacher.sentence_embeddings`, the e5 recipe: the teacher
     `teachers/multilingual-e5-small` with prefix "query: ", or an mBERT-Tiny folder); a missing text gets a zero
     vector. Computed once; the vectors are frozen features of the recommender."""
-    from transformers import AutoModel, AutoTokenizer
 
-    from .teacher import sentence_embeddings
 
     tokenizer_source = tokenizer or encoder
     try:
@@ -486,7 +487,6 @@ def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequenc
     order = sorted(range(len(histories)), key=lambda row: min(len(histories[row]), keep))
     was_training = model.training
     model.eval()
-    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
 
     try:
         starts = range(0, len(order), batch_size)
@@ -912,7 +912,6 @@ def evaluate_recommender(
 def _dataset_licence(name_or_path: str | None) -> dict:
     """The dataset card's licence (`mbert_tiny_hub.hub.dataset_licence`): a public push of a recommender whose item
     vocabulary (titles, genres) comes from a dataset that may not be redistributed is refused."""
-    from .hub import dataset_licence
 
     return dataset_licence(name_or_path)
 
@@ -952,7 +951,6 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m mbert_tiny_hub.recsys RESULTS_JSON...`: print the results table of each finished run."""
-    import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(": ", 1)[1])
     parser.add_argument("results", nargs="+", help="results.json of a recommender run (train.py or evaluate.py)")
