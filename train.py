@@ -17,6 +17,8 @@ import argparse
 import logging
 import sys
 
+from mbert_tiny_hub.cli import HelpFormatter, accept_both_spellings
+
 OVERRIDE_HELP = """\
 config overrides:
   --set KEY=VALUE (repeatable) sets any config key by its dotted path; VALUE is parsed as YAML:
@@ -29,7 +31,7 @@ config overrides:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, epilog=OVERRIDE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, epilog=OVERRIDE_HELP, formatter_class=HelpFormatter
     )
     parser.add_argument("--config", required=True, help="experiment YAML, e.g. configs/quickstart.yaml")
     parser.add_argument(
@@ -41,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="override a config key (see below)",
     )
     parser.add_argument(
-        "--output_dir", help="where the run writes (default: training.output_dir, else outputs/<config name>)"
+        "--output_dir", help="where the run writes (if unset: training.output_dir, else outputs/<config name>)"
     )
     parser.add_argument(
         "--resume",
@@ -67,20 +69,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--hub_strategy",
         choices=("every_save", "checkpoint", "all_checkpoints", "end"),
-        help="which checkpoints the Trainer pushes (default: checkpoint, i.e. also last-checkpoint to resume from)",
+        help="which checkpoints the Trainer pushes (if unset: training.hub_strategy, else end: the finished folder "
+        "once); checkpoint also keeps last-checkpoint on the Hub to resume from",
     )
     parser.add_argument(
         "--private", "--hub_private_repo", dest="private", action="store_true", default=None,
         help="create the Hub repo as private",
     )
     parser.add_argument("--revision", help="push to this branch of the Hub repo (created if missing)")
-    from mbert_tiny_hub.cli import accept_both_spellings
-
     return accept_both_spellings(parser).parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # heavy (torch, transformers): imported once the arguments parsed, so --help answers at once
     from mbert_tiny_hub.config import ConfigError, load_config
     from mbert_tiny_hub.hub import PublishError
     from mbert_tiny_hub.training import RunOptions, distributed_state, run_experiment

@@ -1,5 +1,6 @@
 """BERT4Rec training-step speed, side by side on the same batches: logits at every position vs only at masked
-positions, and random batches vs batches grouped by history length. Prints a table; asserts nothing.
+positions, and random batches vs batches grouped by history length; then SASRec+ (the same encoder, causal, the next
+item labelled at every position) on the same length-grouped histories. Prints a table; asserts nothing.
 
     python benchmarks/bert4rec_training_speed.py --dataset data/movielens_1m_sasrec --preset M --steps 5
 
@@ -10,6 +11,7 @@ sequential-recommendation contract). Timing only: weights are random and nothing
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import statistics
 import sys
@@ -21,12 +23,13 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mbert_tiny_hub.config import RecommenderConfig  # noqa: E402
 from mbert_tiny_hub.recsys import (  # noqa: E402
-    Bert4RecOptions,
     ClozeCollator,
+    NextItemCollator,
     _item_lists,
     build_item_vocabulary,
-    build_model,
+    build_recommender,
     encode_items,
     load_recommendation_dataset,
 )
@@ -64,9 +67,9 @@ def main() -> None:
     dataset, items = load_recommendation_dataset(args.dataset)
     vocabulary = build_item_vocabulary(dataset, items)
     histories = encode_items(_item_lists(dataset["train"], "train", "item_ids"), vocabulary, "train")
-    options = Bert4RecOptions.from_dict({"preset": args.preset, "config": {"attention_probs_dropout_prob": 0.0}})
+    options = RecommenderConfig.from_dict({"preset": args.preset, "config": {"attention_probs_dropout_prob": 0.0}})
     torch.manual_seed(0)
-    model = build_model(vocabulary, options)
+    model = build_recommender(vocabulary, options)
     collator = ClozeCollator(max_length=model.config.max_position_embeddings)
 
     rng = random.Random(0)
@@ -92,6 +95,17 @@ def main() -> None:
             reference = reference or seconds
             label = "every position" if all_positions else "masked positions only"
             print(f"| {name} | {label} | {seconds:.2f} ({reference / seconds:.1f}x) | {tokens:,.0f} |")
+
+    # SASRec+: same weights, causal attention, full-softmax CE on the next item at every real position.
+    sasrec = build_recommender(vocabulary, dataclasses.replace(options, model="sasrec_plus"))
+    sasrec.load_state_dict(model.state_dict())
+    next_item = NextItemCollator(max_length=model.config.max_position_embeddings)
+    chunks = [grouped_rows[i : i + args.batch_size] for i in range(0, count, args.batch_size)]
+    batches = [next_item([{"input_ids": history} for history in chunk]) for chunk in chunks]
+    seconds = statistics.median(step_seconds(sasrec, batches, all_positions=False))
+    tokens = statistics.mean(int(b["input_ids"].numel()) for b in batches[1:])
+    label = "SASRec+: next item at every position"
+    print(f"| length-grouped batches | {label} | {seconds:.2f} ({reference / seconds:.1f}x) | {tokens:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -15,16 +15,6 @@ USER_ERRORS = (
 )
 
 
-class _DefaultsHelpFormatter(argparse.HelpFormatter):
-    """Shows an option's default when it has a meaningful one (not None, not a False flag)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
-            text += " (default: %(default)s)"
-        return text
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m data_scripts",
@@ -40,11 +30,13 @@ def _parser() -> argparse.ArgumentParser:
             name,
             help=builder.pretty_name,
             description=f"{builder.pretty_name}. {builder.source_hint}",
-            formatter_class=_DefaultsHelpFormatter,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         common = sub.add_argument_group("source and output")
-        common.add_argument("--source", help="folder with the original files (default with --download: data/raw/NAME)")
-        common.add_argument("--out", help="output folder (default: data/NAME)")
+        common.add_argument(
+            "--source", help="folder with the original files (if unset, with --download: data/raw/NAME)"
+        )
+        common.add_argument("--out", help="output folder (if unset: data/NAME)")
         common.add_argument(
             "--download",
             action="store_true",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import langcodes
 from huggingface_hub import ModelCard
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
@@ -55,8 +56,6 @@ class CardValidationError(ValueError):
 def hub_language_code(code: str) -> str:
     """`code` as the Hub spells it: the ISO 639-1 code where one exists (`eng` -> `en`, `kin` -> `rw`), else the
     ISO 639-3 code (`pcm`)."""
-    import langcodes
-
     try:
         return langcodes.standardize_tag(code)
     except (ValueError, LookupError):
@@ -64,8 +63,6 @@ def hub_language_code(code: str) -> str:
 
 
 def _language_problems(languages) -> list[str]:
-    import langcodes
-
     problems = []
     for code in [languages] if isinstance(languages, str) else list(languages or []):
         if not isinstance(code, str) or not code.isascii() or not code.isalpha() or not 2 <= len(code) <= 3:

@@ -206,7 +206,7 @@ def training_data_terms(dataset: dict) -> str | None:
     `license` / `license_name` / `redistributable`); None when the block states none."""
     if not any(key in dataset for key in ("license", "license_name", "redistributable")):
         return None
-    from .hub import is_redistributable, licence_text
+    from .hub import is_redistributable, licence_text  # circular: hub imports this module
 
     name = _dataset_pretty_name(dataset)
     text = f"The training data, {name}, is licensed as {licence_text(dataset)} (from its dataset card)."
@@ -571,27 +571,22 @@ def _metric_ids(task: str) -> list[str]:
 
 def _hub_languages(dataset: dict) -> list[str]:
     """The card's `language` list: the evaluated languages, spelled as the Hub spells them. A dataset whose
-    `language` column keeps its source's own codes (BRIGHTER's `esp`, `chn`, `ptbr`) maps them in its card
-    (`data_scripts.language_codes`); other codes are ISO 639 already."""
-    languages = list(dataset.get("languages") or [])
-    codes = {}
-    if languages and dataset.get("name_or_path"):
-        from data_scripts import dataset_card_metadata
-
-        codes = (dataset_card_metadata(dataset["name_or_path"]).get("data_scripts") or {}).get("language_codes") or {}
-    return list(dict.fromkeys(codes.get(language, language) for language in languages))
+    `language` column keeps its source's own codes (BRIGHTER's `esp`, `chn`, `ptbr`) has them mapped in results.json
+    (`dataset.language_codes`, written from its card when the run happened); other codes are ISO 639 already."""
+    codes = dataset.get("language_codes") or {}
+    return list(dict.fromkeys(codes.get(language, language) for language in dataset.get("languages") or []))
 
 
 def widget_examples(dataset: dict, train_config: dict | None) -> list[dict]:
     """One widget example per language: the first text of at most WIDGET_MAX_CHARS characters in the evaluated split
-    (test), titled with the language's Hub code. None for a dataset whose card forbids redistribution (its texts
-    must not appear in a card), or one that cannot be loaded here."""
-    from data_scripts import dataset_card_metadata, load_built_dataset
+    (test), titled with the language's Hub code. None for a dataset that results.json does not show as
+    redistributable (its texts must not appear in a card), or one that cannot be loaded here."""
+    from data_scripts import load_built_dataset  # heavy: `datasets`, only for the widget texts
 
-    from .hub import is_redistributable
+    from .hub import is_redistributable  # circular: hub imports this module
 
     name = dataset.get("name_or_path")
-    if not name or not is_redistributable({**dataset_card_metadata(name), **dataset}):
+    if not name or not is_redistributable(dataset):
         return []
     data = (train_config or {}).get("data") or {}
     text_column, language_column = data.get("text_column") or "text", data.get("language_column") or "language"
@@ -602,7 +597,7 @@ def widget_examples(dataset: dict, train_config: dict | None) -> list[dict]:
     if text_column not in split.column_names:
         return []
     columns = [text_column] + ([language_column] if language_column in split.column_names else [])
-    codes = (dataset_card_metadata(name).get("data_scripts") or {}).get("language_codes") or {}
+    codes = dataset.get("language_codes") or {}
     examples: dict[str, str] = {}
     for row in split.select_columns(columns):
         language = row.get(language_column) or ""

@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """argparse's own formatters together: descriptions and epilogs as written, every option's default shown."""
+
+
 def accept_both_spellings(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give every `--long_option` of `parser` (and of its sub-commands) its other spelling: `--output_dir` answers
     to `--output-dir` and the reverse. Call it once the parser is built; returns the parser."""
@@ -26,4 +30,4 @@ def accept_both_spellings(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     return parser
 
 
-__all__ = ["accept_both_spellings"]
+__all__ = ["HelpFormatter", "accept_both_spellings"]

@@ -10,17 +10,19 @@ A config is plain data in sections:
     lora:     {...}                 # LoraConfig (task: lora)
     distillation: {...}             # DistillationConfig (task: distillation)
     mlm:      {...}                 # MlmConfig (task: mlm)
-    bert4rec: {...}                 # passed as is to mbert_tiny_hub.recsys.train_bert4rec
+    bert4rec: {...}                 # RecommenderConfig (task: bert4rec): BERT4Rec or SASRec+, content, cold start
     hub:      {...}                 # HubConfig: where --push_to_hub publishes
     training: {...}                 # any transformers.TrainingArguments field
 
-Unknown keys are errors that name the file and the key (with the closest valid key, if any). Overrides use
+Unknown keys are errors that name the file and the key (with the closest valid key, if any); so is a section the
+task never reads (`loss:` on a bert4rec run, `bert4rec:` on a classifier), which would otherwise be ignored silently. Overrides use
 dotted paths: `--set training.learning_rate=3e-5 --set model.preset=tiny4`; values are parsed as YAML.
 Relative paths in a config are relative to the directory train.py runs in (the repository root in the README).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .card_validation import HUB_LICENSES
 
 TASKS = ("classification", "lora", "distillation", "general_distillation", "mlm", "bert4rec")
 
@@ -166,6 +170,80 @@ class HubConfig:
     base_model: str | None = None  # the Hub id of the model this one started from (e.g. its teacher)
 
 
+@dataclasses.dataclass
+class RecommenderConfig:
+    """The `bert4rec:` section (task: bert4rec): which sequential recommender `mbert_tiny_hub.recsys` builds and how
+    it is trained and evaluated."""
+
+    # "bert4rec": bidirectional, cloze objective; "sasrec_plus": the same encoder with causal attention, trained on
+    # next-item prediction at every position with full-softmax cross-entropy (SASRec+, Klenitskiy & Vasilev 2023).
+    model: str = "bert4rec"
+    preset: str | None = "M"  # "S", "M", "L", "XL" (modeling.bert4rec.PRESETS); null: Bert4RecConfig defaults
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)  # any Bert4RecConfig field, e.g. mask_probability
+    init_from: str | None = None  # a saved recommender (folder or Hub id) to continue training; same item vocabulary
+    catalogue: str = "sequences"  # "sequences": items seen in any split; "items": every item of the items table too
+    genres: bool = False  # content-aware: add a projection of each item's genre multi-hot vector
+    # Content-aware: a BERT-like sentence encoder for item texts (teachers/multilingual-e5-small, an mBERT-Tiny folder).
+    title_encoder: str | None = None
+    title_tokenizer: str | None = None  # its tokenizer, when not saved with it
+    title_text: str = "title"  # what the encoder reads: "title" or "title_and_genres" (genres written as text)
+    title_prefix: str = ""  # put before every text: e5 encoders expect "query: "
+    crop: str = "recent"  # which window of a history longer than the model reads: "recent" or "random" (per epoch)
+    # "random" (BERT's init) or "cooccurrence": start item embeddings from an SVD of the training sequences' item
+    # co-occurrence (PPMI), so the model skips most of the epochs it would spend learning only popularity.
+    item_embedding_init: str = "random"
+    last_item_mask_probability: float = 0.0  # share of training sequences that mask only their last item
+    # True cold start (`recsys.hold_out_items`): this share of the catalogue never reaches training and a
+    # `test_cold_start` split asks for those items; results.json reports it as `cold_start`. 0 = off.
+    cold_start_items: float = 0.0
+    cold_start_seed: int = 0
+    evaluate_test: bool = True  # evaluate the best model on the test split (with baselines) after training
+    evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)  # keyword arguments of evaluate_recommender
+
+    @classmethod
+    def from_dict(cls, values: "typing.Mapping[str, Any] | RecommenderConfig | None", source: str = "<config>"):
+        """The section from plain data (a parsed YAML mapping), validated; an instance is returned as it is."""
+        if isinstance(values, cls):
+            return values
+        section = _build_section(cls, dict(values or {}), source, "bert4rec")
+        _check_recommender(section, source)
+        return section
+
+
+RECOMMENDER_CHOICES = {
+    "model": ("bert4rec", "sasrec_plus"),
+    "preset": ("S", "M", "L", "XL", None),
+    "catalogue": ("sequences", "items"),
+    "title_text": ("title", "title_and_genres"),
+    "crop": ("recent", "random"),
+    "item_embedding_init": ("random", "cooccurrence"),
+}
+RECOMMENDER_EVALUATION_KEYS = (
+    "ks", "num_negatives", "seed", "rare_item_threshold", "baselines", "batch_size", "cooccurrence",
+)
+
+
+def _check_recommender(section: RecommenderConfig, source: str) -> None:
+    for key, choices in RECOMMENDER_CHOICES.items():
+        value = getattr(section, key)
+        if value not in choices:
+            shown = ", ".join("null" if choice is None else repr(choice) for choice in choices)
+            raise ConfigError(f"{source}: bert4rec.{key} must be one of {shown}; got {value!r}.")
+    for key in section.evaluation:
+        if key not in RECOMMENDER_EVALUATION_KEYS:
+            raise _unknown_key_error(source, "bert4rec.evaluation", str(key), RECOMMENDER_EVALUATION_KEYS)
+    if section.config:
+        from modeling.bert4rec import Bert4RecConfig  # heavy (torch): only when a bert4rec.config is checked
+
+        fields = set(Bert4RecConfig.__annotations__) - {"model_type"}
+        for key in section.config:
+            if key not in fields:
+                raise _unknown_key_error(source, "bert4rec.config", str(key), fields)
+        if "causal" in section.config:
+            raise ConfigError(f"{source}: bert4rec.config.causal is set by bert4rec.model (sasrec_plus is causal).")
+    _check_ranges(source, "bert4rec", dataclasses.asdict(section), SECTION_RANGES["bert4rec"])
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
@@ -175,9 +253,19 @@ SECTIONS: dict[str, type] = {
     "distillation": DistillationConfig,
     "mlm": MlmConfig,
     "hub": HubConfig,
+    "bert4rec": RecommenderConfig,
 }
-# Free-form sections: `training` is checked against TrainingArguments; `bert4rec` by the BERT4Rec trainer.
-FREE_SECTIONS = ("training", "bert4rec")
+# The sections only some tasks read; any other task refuses them rather than ignore them.
+TASK_SECTIONS = {
+    "model": ("classification", "lora", "distillation", "general_distillation", "mlm"),
+    "loss": ("classification", "lora", "distillation"),
+    "lora": ("lora",),
+    "distillation": ("distillation", "general_distillation"),
+    "mlm": ("mlm",),
+    "bert4rec": ("bert4rec",),
+}
+# Free-form section: `training` is checked against TrainingArguments.
+FREE_SECTIONS = ("training",)
 TOP_LEVEL_KEYS = ("task", *SECTIONS, *FREE_SECTIONS)
 # TrainingArguments fields a config must not set: the run decides them, or they would put a token in a file.
 FORBIDDEN_TRAINING_KEYS = {
@@ -197,14 +285,18 @@ class ExperimentConfig:
     distillation: DistillationConfig = dataclasses.field(default_factory=DistillationConfig)
     mlm: MlmConfig = dataclasses.field(default_factory=MlmConfig)
     hub: HubConfig = dataclasses.field(default_factory=HubConfig)
+    bert4rec: RecommenderConfig = dataclasses.field(default_factory=RecommenderConfig)
     training: dict[str, Any] = dataclasses.field(default_factory=dict)
-    bert4rec: dict[str, Any] = dataclasses.field(default_factory=dict)
     source: str = "<config>"  # where it came from, for error messages; not saved
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved config as plain data (what train_config.yaml holds); tokens never appear in it."""
+        """The resolved config as plain data (what train_config.yaml holds); tokens never appear in it. Sections the
+        task never reads are left out, so the file loads back as a config."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        for name, tasks in TASK_SECTIONS.items():
+            if self.task not in tasks:
+                data.pop(name)
         return data
 
 
@@ -280,7 +372,7 @@ def _build_section(cls: type, values: Any, source: str, path: str):
 
 
 def _check_training_section(values: dict[str, Any], source: str) -> dict[str, Any]:
-    from transformers import TrainingArguments
+    from transformers import TrainingArguments  # heavy: only when a `training:` section is checked
 
     fields = {field.name: field for field in dataclasses.fields(TrainingArguments) if field.init}
     checked = {}
@@ -332,6 +424,11 @@ SECTION_RANGES: dict[str, dict[str, tuple]] = {
     "lora": {"r": POSITIVE_INT, "alpha": POSITIVE, "dropout": (0, 1, True, False)},
     "distillation": {"temperature": POSITIVE, "alpha": PROBABILITY, "hidden_weight": NON_NEGATIVE},
     "mlm": {"mlm_probability": FRACTION_OPEN, "validation_size": FRACTION_OPEN, "max_validation_blocks": POSITIVE_INT},
+    "bert4rec": {
+        "last_item_mask_probability": PROBABILITY,
+        "cold_start_items": (0, 1, True, False),
+        "cold_start_seed": NON_NEGATIVE,
+    },
 }
 TRAINING_RANGES: dict[str, tuple] = {
     "per_device_train_batch_size": POSITIVE_INT,
@@ -386,8 +483,6 @@ def _check_corpus(corpus: list | None, source: str) -> None:
 
 def _check_hub_metadata(hub: HubConfig, source: str) -> None:
     """The card metadata a `hub:` section sets must be what the Hub accepts: checked now, not after training."""
-    from .card_validation import HUB_LICENSES
-
     if hub.license is not None and hub.license not in HUB_LICENSES:
         raise ConfigError(
             f"{source}: hub.license {hub.license!r} is not a Hub licence identifier (e.g. apache-2.0, cc-by-4.0, "
@@ -416,7 +511,14 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
         raise ConfigError(
             f"{source}: `task` must be one of {', '.join(TASKS)}; got {task!r}{_close_match(str(task), TASKS)}."
         )
+    for name, tasks in TASK_SECTIONS.items():
+        if data.get(name) is not None and task not in tasks:
+            raise ConfigError(
+                f"{source}: task {task} never reads the `{name}:` section (only {', '.join(tasks)} do); remove it, or "
+                "set the task that uses it."
+            )
     sections = {name: _build_section(cls, data.get(name), source, name) for name, cls in SECTIONS.items()}
+    _check_recommender(sections["bert4rec"], source)
     for name, ranges in SECTION_RANGES.items():
         _check_ranges(source, name, dataclasses.asdict(sections[name]), ranges)
     if isinstance(sections["loss"].class_weights, list) and not all(
@@ -430,12 +532,11 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
         task=task,
         **sections,
         training=_check_training_section(dict(data.get("training") or {}), source),
-        bert4rec=dict(data.get("bert4rec") or {}),
         source=source,
     )
     _check_corpus(config.data.corpus, source)
     _check_hub_metadata(config.hub, source)
-    from .baselines import BASELINES
+    from .baselines import BASELINES  # heavy: scikit-learn
 
     for name in config.data.baselines:
         if name not in BASELINES:
@@ -464,8 +565,6 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> dict[str, Any]:
     """A copy of `data` with each "dotted.key=value" override set (sections are created as needed)."""
-    import copy
-
     data = copy.deepcopy(data)
     for text in overrides:
         path, value = parse_override(text)
@@ -513,6 +612,7 @@ __all__ = [
     "LossConfig",
     "MlmConfig",
     "ModelConfig",
+    "RecommenderConfig",
     "apply_overrides",
     "config_from_dict",
     "load_config",

@@ -15,31 +15,41 @@ gathered so every row is counted exactly once, and only the main process fits ba
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
-import platform
 import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
+from accelerate import PartialState
+from accelerate.utils import gather_object
+from datasets import ClassLabel, List, Sequence as SequenceFeature
+from huggingface_hub import hf_hub_download
+from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
+from peft import AutoPeftModelForSequenceClassification, PeftConfig
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import cached_file, find_adapter_config_file
+
+from data_scripts import load_built_dataset
 
 from . import plots
 from .baselines import BASELINES, fit_baselines, predict_baseline
 from .latency import format_latency_table, measure_latency
+from .hub import dataset_card_facts
 from .metrics import classification_report, confusion_matrix, predictions_from_logits, to_multi_hot
+from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-RESULTS_FILE = "results.json"
-WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
 # Runtimes whose outputs equal the evaluated model's (no quantization): their latency pairs with its accuracy.
 EXACT_RUNTIMES = ("eager", "compile", "onnxruntime")
 
@@ -56,8 +66,6 @@ class EvaluationError(ValueError):
 def label_spec(features, label_column: str | None = None, source: str = "the dataset") -> tuple[str, list[str], bool]:
     """(label column, label names, multi-label?) from `datasets` features, per CONTRIBUTING.md's contract:
     `label: ClassLabel` is single-label, `labels: Sequence(ClassLabel)` is multi-label."""
-    from datasets import ClassLabel, List, Sequence as SequenceFeature
-
     if label_column is None:
         candidates = [name for name in ("labels", "label") if name in features]
         if not candidates:
@@ -189,6 +197,22 @@ def _model_device(model) -> torch.device:
         return torch.device("cpu")
 
 
+@contextmanager
+def _truncation_left_as_it_was(tokenizer) -> Iterator[None]:
+    """Calling a fast tokenizer with `truncation=True` switches truncation on in its backend, and `save_pretrained`
+    would write that into tokenizer.json (train.py saves the tokenizer it evaluated with): put the setting back."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    before = backend.truncation if backend is not None else None
+    try:
+        yield
+    finally:
+        if backend is not None and backend.truncation != before:
+            if before is None:
+                backend.no_truncation()
+            else:
+                backend.enable_truncation(**before)
+
+
 def predict_logits(
     model,
     tokenizer,
@@ -202,16 +226,14 @@ def predict_logits(
     Rows are batched by length (less padding). With several accelerate processes each process scores every
     n-th batch and the logits are gathered, so every process returns all rows exactly once.
     """
-    from accelerate import PartialState
-    from accelerate.utils import gather_object
-
     state = PartialState()
     device = torch.device(device) if device is not None else _model_device(model)
     limit = getattr(model.config, "max_position_embeddings", None) or 512
     if tokenizer.model_max_length and tokenizer.model_max_length < limit:
         limit = tokenizer.model_max_length
     max_length = min(max_length, limit) if max_length else limit
-    encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
+    with _truncation_left_as_it_was(tokenizer):
+        encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
     order = np.argsort([len(ids) for ids in encodings["input_ids"]], kind="stable")
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     mine = batches[state.process_index :: state.num_processes]
@@ -219,8 +241,6 @@ def predict_logits(
     was_training = model.training
     model.eval()
     indices, outputs = [], []
-    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
-
     with torch.no_grad():
         for batch in tqdm(mine, desc="Predicting", unit="batch", disable=not state.is_local_main_process):
             features = [{key: encodings[key][int(i)] for key in keys} for i in batch]
@@ -243,95 +263,6 @@ def predict_logits(
     if not seen.all():  # a broken gather must never pass for a result
         raise RuntimeError(f"Predictions gathered for {int(seen.sum())} of {len(texts)} rows.")
     return logits
-
-
-def _is_peft(model) -> bool:
-    return hasattr(model, "peft_config") and hasattr(model, "get_base_model")
-
-
-def count_model_parameters(model) -> dict[str, int]:
-    """Total, embedding and trainable parameters (tied weights once); a LoRA model counts its adapter as trainable."""
-    from modeling.mbert_tiny import count_parameters
-
-    counts = count_parameters(model)
-    if _is_peft(model) and counts["trainable"] == 0:
-        # Loaded for inference, nothing requires grad: count what training the adapter trains.
-        counts["trainable"] = sum(
-            parameter.numel()
-            for name, parameter in model.named_parameters()
-            if "lora_" in name or "modules_to_save" in name
-        )
-    return counts
-
-
-def size_on_disk_mb(model=None, name_or_path: str | os.PathLike | None = None, revision: str | None = None) -> float:
-    """Megabytes of the weight files (safetensors / bin) of a local folder or cached Hub repository; for a model
-    held only in memory, the bytes its distinct tensors take, which is what safetensors writes."""
-    folder = None
-    if name_or_path is not None and Path(name_or_path).is_dir():
-        folder = Path(name_or_path)
-    elif name_or_path is not None:
-        from huggingface_hub import snapshot_download
-
-        try:
-            folder = Path(snapshot_download(str(name_or_path), revision=revision, allow_patterns=list(WEIGHT_PATTERNS)))
-        except Exception as error:  # size is informative; an unreachable cache falls back to the tensors
-            logger.info("Could not locate the weight files of %s (%s); sizing the tensors.", name_or_path, error)
-    if folder is not None:
-        files = {path for pattern in WEIGHT_PATTERNS for path in folder.glob(pattern)}
-        if files:
-            return round(sum(path.stat().st_size for path in files) / 1e6, 3)
-    if model is None:
-        raise EvaluationError(f"No weight files found in {name_or_path}.")
-    storages = {}
-    for tensor in list(model.state_dict().values()):
-        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
-    return round(sum(storages.values()) / 1e6, 3)
-
-
-def model_summary(model, name_or_path: str | None = None, revision: str | None = None) -> dict:
-    """The results JSON's `model` block."""
-    base = model.get_base_model() if _is_peft(model) else model
-    summary = {
-        "name_or_path": str(name_or_path or getattr(model, "name_or_path", "") or type(base).__name__),
-        "class": type(base).__name__,
-        "parameters": count_model_parameters(model),
-        "size_on_disk_mb": size_on_disk_mb(model, name_or_path, revision),
-    }
-    if _is_peft(model):
-        config = next(iter(model.peft_config.values()))
-        summary["adapter"] = {
-            "peft_type": str(getattr(config.peft_type, "value", config.peft_type)),
-            "base_model_name_or_path": config.base_model_name_or_path,
-        }
-    return summary
-
-
-def environment_summary(device: str | torch.device | None = None, num_processes: int | None = None) -> dict:
-    """Versions and hardware, for the results JSON's `environment` block (train.py and evaluate.py alike)."""
-    from importlib.metadata import version
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    environment = {
-        "python": platform.python_version(),
-        # Versions from the installed distributions: importing `evaluate` would cost seconds (it loads pipelines).
-        **{name: version(name) for name in ("torch", "transformers", "datasets", "evaluate", "scikit-learn")},
-        "cpu": cpu,
-        "threads": torch.get_num_threads(),
-        "device": str(device or "cpu"),
-    }
-    if num_processes is not None:
-        environment["num_processes"] = num_processes
-    if torch.cuda.is_available():
-        environment["gpu"] = torch.cuda.get_device_name(0)
-    return environment
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -393,6 +324,7 @@ def evaluate_classifier(
     latency: Mapping | None = None,
     model_name_or_path: str | None = None,
     model_revision: str | None = None,
+    model_info: Mapping | None = None,
     dataset_name_or_path: str | None = None,
     dataset_config: str | None = None,
     split_name: str | None = None,
@@ -410,6 +342,8 @@ def evaluate_classifier(
       evaluated rows; the `transfer` block holds per-test-language scores of the model and the baselines.
     - `latency`: keyword arguments of `mbert_tiny_hub.latency.measure_latency` (e.g. runtimes, batch_sizes,
       seq_lens); the model is timed next to the mBERT-base shape, the baselines on one raw text.
+    - `model_info`: the `model` block, when the caller has it (train.py, before the weights are written);
+      default `mbert_tiny_hub.results.model_summary` of the model.
     """
     source = f"Split {split_name or '(unnamed)'} of {dataset_name_or_path or 'the dataset'}"
     source += f" (config {dataset_config})" if dataset_config else ""
@@ -453,12 +387,12 @@ def evaluate_classifier(
     if multi_label:
         model_report["threshold"] = threshold
 
+    state = PartialState()
     results = {
-        "schema_version": SCHEMA_VERSION,
-        "task": "text-classification",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command or "",
-        "model": model_summary(model, model_name_or_path, model_revision),
+        **results_header("text-classification", command),
+        "model": (
+            dict(model_info) if model_info is not None else model_summary(model, model_name_or_path, model_revision)
+        ),
         "dataset": {
             "name_or_path": str(dataset_name_or_path or ""),
             "config": dataset_config,
@@ -468,15 +402,13 @@ def evaluate_classifier(
             "label_names": label_names,
             "multi_label": multi_label,
             "languages": sorted(set(languages)) if languages is not None else [],
-            **_dataset_licence(dataset_name_or_path),
+            **dataset_card_facts(dataset_name_or_path, languages or ()),
         },
         "results": {"model": model_report, "baselines": {}},
-        "environment": environment_summary(device or _model_device(model)),
+        "environment": environment_summary(device or _model_device(model), num_processes=state.num_processes),
     }
 
-    from accelerate import PartialState
-
-    if not PartialState().is_main_process:
+    if not state.is_main_process:
         return results  # other processes helped with the predictions; the main process does the rest
 
     if fitted_baselines is None and baselines and baselines_train_split is not None:
@@ -500,9 +432,7 @@ def evaluate_classifier(
     if latency is not None:
         options = dict(latency)
         timed = model
-        if _is_peft(model):
-            import copy
-
+        if is_peft(model):
             # What a LoRA model costs once deployed: the adapter merged into the base weights.
             timed = copy.deepcopy(model).merge_and_unload()
         options.setdefault("device", str(_model_device(model)))
@@ -703,7 +633,7 @@ def write_results(results: Mapping, output_dir: str | os.PathLike, make_plots: b
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
     try:
-        (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(staging / RESULTS_FILE, results)
         if make_plots:
             _plot_results(results, staging)
         names = sorted(path.name for path in staging.iterdir())
@@ -803,8 +733,6 @@ def format_results(results: Mapping) -> str:
 def model_task(name_or_path: str, revision: str | None = None) -> str:
     """"sequential-recommendation" for a BERT4Rec checkpoint (`model_type == "bert4rec"` in config.json), else
     "text-classification" (including LoRA adapter folders)."""
-    from transformers.utils import cached_file
-
     path = cached_file(name_or_path, "config.json", revision=revision, _raise_exceptions_for_missing_entries=False)
     if path is None:
         return "text-classification"
@@ -824,8 +752,6 @@ def adapter_head_kwargs(name_or_path: str, revision: str | None = None) -> dict:
         if folder.is_dir():
             path = folder / RESULTS_FILE
         else:
-            from huggingface_hub import hf_hub_download
-
             path = Path(hf_hub_download(name_or_path, RESULTS_FILE, revision=revision))
         dataset = json.loads(path.read_text(encoding="utf-8")).get("dataset") or {}
     except Exception:  # noqa: BLE001 - no results.json: the base's own head and labels
@@ -844,13 +770,8 @@ def adapter_head_kwargs(name_or_path: str, revision: str | None = None) -> dict:
 
 def load_classifier(name_or_path: str, revision: str | None = None, trust_remote_code: bool = False):
     """(model, tokenizer) from a local folder or Hub id; LoRA adapter folders load through peft."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import find_adapter_config_file
-
     adapter_config = find_adapter_config_file(name_or_path, revision=revision)
     if adapter_config:
-        from peft import AutoPeftModelForSequenceClassification, PeftConfig
-
         model = AutoPeftModelForSequenceClassification.from_pretrained(
             name_or_path,
             revision=revision,
@@ -876,10 +797,6 @@ def load_classifier(name_or_path: str, revision: str | None = None, trust_remote
 
 def load_dataset_dict(name_or_path: str, config: str | None = None):
     """A DatasetDict from a data_scripts folder or Hub id (`datasets.load_dataset`) or a `save_to_disk` folder."""
-    import datasets
-
-    from data_scripts import load_built_dataset
-
     if (Path(name_or_path) / "dataset_dict.json").is_file():
         return datasets.load_from_disk(name_or_path)
     return load_built_dataset(name_or_path, config)
@@ -891,9 +808,3 @@ def get_split(dataset_dict, split: str, source: str):
             f"{source} has no split {split!r} (splits: {', '.join(dataset_dict)}): pick one with --split."
         )
     return dataset_dict[split]
-
-
-def _dataset_licence(name_or_path) -> dict:
-    from .hub import dataset_licence
-
-    return dataset_licence(str(name_or_path) if name_or_path else None)

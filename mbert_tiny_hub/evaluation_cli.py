@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shlex
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+from .cli import HelpFormatter, accept_both_spellings
 
 # Kept equal to mbert_tiny_hub.baselines.BASELINES and mbert_tiny_hub.latency.RUNTIMES (a test checks), which
 # import scikit-learn and torch.
@@ -46,33 +50,20 @@ def _choices(allowed: Sequence[str], none_allowed: bool = False):
     return parse
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """Shows an option's default when it has one."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
-            text += " (default: %(default)s)"
-        return text
-
-
-from .cli import accept_both_spellings  # noqa: E402 - after the module's own helpers
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
         description="Evaluate text classifiers (metrics per class and per language, TF-IDF and majority baselines, "
         "zero-shot transfer, latency next to the mBERT-base shape, plots) or a BERT4Rec recommender. Writes "
         "results.json and PNG plots to --output-dir and prints the tables. Works with `accelerate launch`.",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     what = parser.add_argument_group("what to evaluate")
     what.add_argument("--model", nargs="+", help="model folder(s) or Hub id(s); LoRA adapter folders load through peft")
     what.add_argument("--dataset", help="dataset folder (written by data_scripts) or Hub id (datasets.load_dataset)")
     what.add_argument("--config", dest="dataset_config", help="dataset config, e.g. 'all' (BERT4Rec: 'sequences')")
     what.add_argument("--split", default="test", help="split to evaluate")
-    what.add_argument("--label-column", help="default: 'labels' (multi-label) or 'label'")
+    what.add_argument("--label-column", help="if unset: 'labels' (multi-label) or 'label'")
     what.add_argument("--text-column", default="text", help="column holding the text")
     what.add_argument("--language-column", default="language", help="column holding the language code")
     what.add_argument("--per-language", action="store_true",
@@ -82,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     how = parser.add_argument_group("how")
     how.add_argument("--threshold", type=float, default=0.5, help="sigmoid threshold of multi-label models")
     how.add_argument("--batch-size", type=int, default=32, help="inference batch size")
-    how.add_argument("--max-length", type=int, help="truncate inputs (default: the model's maximum length)")
-    how.add_argument("--threads", type=int, help="CPU threads for inference and timing (default: torch's)")
-    how.add_argument("--output-dir", help="default: outputs/evaluation/<model> (several models: one folder each)")
+    how.add_argument("--max-length", type=int, help="truncate inputs (if unset: the model's maximum length)")
+    how.add_argument("--threads", type=int, help="CPU threads for inference and timing (if unset: torch's)")
+    how.add_argument("--output-dir", help="if unset: outputs/evaluation/<model> (several models: one folder each)")
     baselines = parser.add_argument_group("baselines and zero-shot transfer")
     baselines.add_argument("--baselines", type=_choices(BASELINE_NAMES, none_allowed=True),
                            default=",".join(BASELINE_NAMES),
@@ -93,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     baselines.add_argument("--train-languages", type=_names,
                            help="languages the model was trained on, e.g. eng,spa; the baselines are fitted on "
                            "these only")
-    baselines.add_argument("--test-languages", type=_names, help="languages to evaluate on, e.g. ita (default: all)")
+    baselines.add_argument("--test-languages", type=_names, help="languages to evaluate on, e.g. ita (if unset: all)")
     latency = parser.add_argument_group("latency")
     latency.add_argument("--latency", action="store_true", help="time the model(s) next to the mBERT-base shape")
     latency.add_argument("--runtimes", type=_choices(RUNTIME_NAMES), default="eager,onnxruntime",
@@ -108,8 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _slug(name_or_path: str) -> str:
-    import re
-
     name = Path(str(name_or_path).rstrip("/")).name or str(name_or_path)
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
 
@@ -124,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mbert_tiny_hub").setLevel(logging.INFO)  # ours, not every library's INFO chatter
 
-    from .evaluation import EvaluationError
+    from .evaluation import EvaluationError  # heavy: after parsing, so --help answers at once
 
     try:
         if args.compare:
@@ -136,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, command: str) -> int:
-    import torch
+    import torch  # heavy: after parsing, so --help answers at once
     from accelerate import PartialState
 
     from . import evaluation
@@ -217,8 +206,6 @@ def run(args: argparse.Namespace, command: str) -> int:
 
 def _fit_baselines(evaluation, args, model, name, split, baseline_split, source):
     """Fit the baselines once per run, after the first model's labels are known to match (a bad model fails fast)."""
-    import warnings
-
     label_column, label_names, multi_label = evaluation.label_spec(
         split.features, args.label_column, f"Split {args.split} of {source}"
     )
@@ -235,13 +222,24 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
     """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys.evaluate_recommender`."""
-    from . import recsys
+    from . import recsys  # heavy: after parsing, so --help answers at once
     from .evaluation import EvaluationError, load_dataset_dict
 
+    if args.latency:
+        raise EvaluationError(
+            "--latency times text classifiers next to the mBERT-base shape; it does not apply to a recommender "
+            "(BERT4Rec's training-step speed: benchmarks/bert4rec_training_speed.py)."
+        )
+    if args.baselines and args.baselines != list(BASELINE_NAMES):
+        raise EvaluationError(
+            f"--baselines {','.join(args.baselines)} names text-classification baselines; a recommender is always "
+            "compared with most_popular and item_cooccurrence (or with none: --baselines none)."
+        )
     dataset = load_dataset_dict(args.dataset, args.dataset_config or "sequences")
     try:
         results = recsys.evaluate_recommender(args.model[0], dataset, args.split, dataset_name_or_path=args.dataset,
-                                              command=command)
+                                              command=command,
+                                              baselines=recsys.RECOMMENDER_BASELINES if args.baselines else ())
     except ValueError as error:  # the recommender's bad-input errors name the split, row and column
         raise EvaluationError(str(error)) from None
     return results, recsys.format_results_table(results)
@@ -249,7 +247,7 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
 
 def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
     """Print the models side by side; write comparison.json, pareto.png and transfer_matrix.png when they apply."""
-    from . import plots
+    from . import plots  # heavy (matplotlib): after parsing, so --help answers at once
     from .evaluation import markdown_table, pareto_note, pareto_points, short_name, transfer_matrix
 
     rows = []
@@ -285,7 +283,7 @@ def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
 
 def compare(paths: Sequence[str], output_dir: Path) -> int:
     """`--compare`: read results.json files from earlier runs and write the comparison of `_write_comparison`."""
-    from .evaluation import EvaluationError
+    from .evaluation import EvaluationError  # heavy: after parsing, so --help answers at once
 
     results_list = []
     for path in paths:

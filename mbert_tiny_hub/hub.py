@@ -19,13 +19,26 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token
+import yaml
+from huggingface_hub import (
+    CommitInfo,
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    constants,
+    get_token,
+    hf_hub_download,
+)
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.repocard import metadata_load
+
+from data_scripts import dataset_card_metadata
+
+from .cards import set_card_base_model, without_local_paths, write_model_card
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +187,6 @@ def push_model(
     card = output_dir / "README.md"
     if not card.is_file() or _names_placeholder_repo(card, output_dir):
         # No card yet, or the one train.py wrote before the repo id was known: render it for this repo.
-        from .cards import write_model_card
-
         results = output_dir / "results.json"
         write_model_card(output_dir, results if results.is_file() else None, repo_id=repo_id)
     config = json.loads((output_dir / "config.json").read_text(encoding="utf-8"))
@@ -233,8 +244,6 @@ def push_adapter(
     with _staged_copy(adapter_dir) as stage:
         adapter_config["base_model_name_or_path"] = base_model
         (stage / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
-        from .cards import set_card_base_model, write_model_card
-
         card, results = stage / "README.md", stage / "results.json"
         if card.is_file() and not results.is_file() and not _is_placeholder_card(card):
             set_card_base_model(card, base_model, replace=recorded_base)  # a hand-written card: keep its text
@@ -285,7 +294,7 @@ def merge_adapter(
 ) -> Path:
     """Merge a LoRA adapter into its base classifier and save the result as a plain model folder (weights,
     config, the base's model code when its `auto_map` needs it, tokenizer), ready for `push_model`."""
-    from peft import PeftConfig, PeftModel
+    from peft import PeftConfig, PeftModel  # heavy: only to merge an adapter
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     adapter_dir, output_dir = Path(adapter_dir), Path(output_dir)
@@ -389,15 +398,24 @@ def licence_text(metadata: dict) -> str:
 def dataset_licence(name_or_path: str | None) -> dict:
     """`license`, `license_name`, `license_link` and `redistributable` from a dataset's card (local folder or Hub id),
     for the `dataset` block of results.json: pushes and model cards read the training data's terms from there."""
+    return dataset_card_facts(name_or_path)
+
+
+def dataset_card_facts(name_or_path: str | None, languages: Sequence[str] = ()) -> dict:
+    """What a model card needs from a dataset's card, read once, when the run or the evaluation happens, and written
+    into results.json's `dataset` block: the licence keys of `dataset_licence` and, for the evaluated `languages`,
+    `language_codes` (each as the Hub spells it: BRIGHTER's `esp` is `es`, from the card's
+    `data_scripts.language_codes`; codes the card does not map are kept). Nothing reads the dataset card later."""
     if not name_or_path:
         return {}
-    from data_scripts import dataset_card_metadata
-
-    metadata = dataset_card_metadata(name_or_path)
-    licence = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
+    metadata = dataset_card_metadata(str(name_or_path))
+    facts = {key: metadata[key] for key in ("license", "license_name", "license_link") if metadata.get(key)}
     if "redistributable" in metadata:
-        licence["redistributable"] = is_redistributable(metadata)
-    return licence
+        facts["redistributable"] = is_redistributable(metadata)
+    if languages:
+        codes = (metadata.get("data_scripts") or {}).get("language_codes") or {}
+        facts["language_codes"] = {language: codes.get(language, language) for language in sorted(set(languages))}
+    return facts
 
 
 DATA_FILE_SUFFIXES = (".parquet", ".arrow", ".csv", ".tsv", ".jsonl")
@@ -550,10 +568,6 @@ def _published_content(name: str, path: Path) -> str | bytes:
     """The local file's path, or its bytes without local paths when it is one of PATH_BEARING_FILES."""
     if Path(name).name not in PATH_BEARING_FILES:
         return str(path)
-    import yaml
-
-    from .cards import without_local_paths
-
     text = path.read_text(encoding="utf-8")
     try:
         data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
@@ -675,6 +689,4 @@ def _copy_remote_code(base: str, folder: Path) -> None:
         if Path(base, f"{module}.py").is_file():
             shutil.copy2(Path(base, f"{module}.py"), target)
         else:
-            from huggingface_hub import hf_hub_download
-
             shutil.copy2(hf_hub_download(base, f"{module}.py"), target)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from transformers import BertConfig, BertModel
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ COMPRESSION_STUDY_RATIOS = {"tiny2": 24.5, "tiny6": 5.8}
 def mbert_base_shape(seed: int = 0) -> nn.Module:
     """`BertModel` with bert-base-multilingual-cased's shape (12 x 768, vocabulary 119,547) and random weights:
     what mBERT costs to run, without its weights."""
-    from transformers import BertConfig, BertModel
-
     torch.manual_seed(seed)
     return BertModel(BertConfig(vocab_size=MBERT_BASE_VOCAB_SIZE)).eval()
 
@@ -77,7 +76,7 @@ def _model_shape(model: nn.Module) -> tuple[int, int, int]:
 
 def _export_onnx(model: nn.Module, folder: Path, quantize: bool) -> Path:
     """Export with the legacy exporter (dynamic batch and sequence axes), fuse, optionally quantize to int8."""
-    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers import optimizer  # heavy: only for the ONNX Runtime rows
 
     folder.mkdir(parents=True, exist_ok=True)
     raw, fused, int8 = folder / "model.onnx", folder / "model.fused.onnx", folder / "model.fused.int8.onnx"
@@ -114,7 +113,7 @@ def _export_onnx(model: nn.Module, folder: Path, quantize: bool) -> Path:
     if not quantize:
         return fused
     if not int8.exists():
-        import onnx
+        import onnx  # heavy: only for the int8 ONNX Runtime rows
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         # Fused nodes live in ONNX Runtime's own domain, where shape inference cannot type their outputs.
@@ -161,7 +160,7 @@ def make_runner(
                 return quantized(input_ids, attention_mask)
 
         return run
-    import onnxruntime as ort
+    import onnxruntime as ort  # heavy: only for the ONNX Runtime rows
 
     if workdir is None:
         raise ValueError(f"Runtime {runtime!r} needs a workdir for the exported ONNX files.")

@@ -42,7 +42,7 @@ METRICS_DIR = Path(__file__).resolve().parents[1] / "metrics"
 def load_metric(name: str, config_name: str | None = None):
     """One of the project's `evaluate` modules in `metrics/` (self-contained, loaded by path, offline; pushable to
     the Hub like any community metric). In memory: several processes never share a cache file."""
-    import evaluate
+    import evaluate  # heavy: the library takes seconds to import (it loads pipelines)
 
     return evaluate.load(str(METRICS_DIR / name), config_name, keep_in_memory=True)
 

@@ -35,6 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer
+
+from .cli import accept_both_spellings
 
 logger = logging.getLogger("mbert_tiny_hub.onnx_export")
 
@@ -64,8 +67,6 @@ class _Outputs(nn.Module):
 def _input_names(folder: Path) -> tuple[str, ...]:
     """What the folder's tokenizer returns (and so what a user feeds), in INPUT_NAMES order."""
     try:
-        from transformers import AutoTokenizer
-
         returned = set(AutoTokenizer.from_pretrained(folder).model_input_names)
     except Exception:  # noqa: BLE001 - no tokenizer in the folder: BERT's three inputs
         returned = set(INPUT_NAMES)
@@ -74,8 +75,6 @@ def _input_names(folder: Path) -> tuple[str, ...]:
 
 def load_for_export(folder: Path) -> tuple[nn.Module, str]:
     """The folder's model as stock transformers loads it, in eager attention, and its output's name."""
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
-
     if (folder / "adapter_config.json").is_file():
         raise ExportError(
             f"{folder} is a LoRA adapter: export the merged model (lora.merge: true writes <output_dir>-merged, or "
@@ -105,7 +104,7 @@ def _probe_batch(vocab_size: int) -> dict[str, torch.Tensor]:
 
 def run_onnx(path: str | os.PathLike, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """The first output of the ONNX graph at `path` for `inputs` (only the inputs the graph declares are fed)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # heavy: only to run an exported graph
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
@@ -164,7 +163,7 @@ def export_onnx(folder: str | os.PathLike, int8: bool = True, atol: float = 1e-4
 
 
 def _quantize(source: Path, target: Path) -> Path:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # heavy: only for the int8 variant
 
     root_logger, level = logging.getLogger(), logging.getLogger().level
     root_logger.setLevel(logging.ERROR)  # the quantizer logs a generic pre-processing hint on the root logger
@@ -179,11 +178,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mbert_tiny_hub.onnx_export",
         description="Export a model folder to ONNX (onnx/model.onnx and onnx/model_quantized.onnx inside it).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("folder", type=Path, help="a model folder written by train.py (or downloaded from the Hub)")
-    parser.add_argument("--no_int8", dest="int8", action="store_false", help="skip the int8 variant")
-    from .cli import accept_both_spellings
-
+    parser.add_argument("--no_int8", dest="int8", action="store_false", help="skip the int8 variant (int8 written unless given: %(default)s)")
     args = accept_both_spellings(parser).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

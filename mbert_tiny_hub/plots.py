@@ -5,6 +5,7 @@ Each function takes plain data and a path, writes one PNG and returns the path. 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 
 def _save(figure, path: str | Path) -> Path:
@@ -95,10 +97,6 @@ def plot_pareto(
     points: Sequence[Mapping], path: str | Path, score_name: str = "macro F1", note: str = ""
 ) -> Path:
     """Score versus latency: one dot per `{"name", "latency_ms", "score"}`, the Pareto front as a staircase."""
-    import textwrap
-
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
     if len(points) < 2:
         raise ValueError("A Pareto plot needs at least two points.")
     figure, axes = plt.subplots(figsize=(7, 4.5))

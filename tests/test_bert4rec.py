@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from mbert_tiny_hub.recsys import ClozeCollator
+from mbert_tiny_hub.recsys import ClozeCollator, NextItemCollator
 from modeling.bert4rec import (
     ITEM_VOCAB_NAME,
     MASK_ITEM_INDEX,
@@ -144,6 +144,45 @@ def test_left_and_right_padding_give_the_same_prediction(model):
     left = torch.tensor([[0, 0, 3, 4, 5, MASK_ITEM_INDEX]])
     right = torch.tensor([[3, 4, 5, MASK_ITEM_INDEX, 0, 0]])
     assert torch.allclose(model(left).logits, model(right).logits, atol=1e-5)
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["full", "left-padded"])
+def test_sasrec_plus_never_attends_to_later_items(padded):
+    torch.manual_seed(0)
+    causal = Bert4RecModel(tiny_config(causal=True)).eval()
+    bidirectional = Bert4RecModel(tiny_config()).eval()
+    bidirectional.load_state_dict(causal.state_dict())
+    history = torch.tensor([[0, 0, 2, 3, 4, 5, 6, 7]]) if padded else torch.tensor([[2, 3, 4, 5, 6, 7]])
+    changed = history.clone()
+    changed[0, -2] = 9  # a later item replaced by another
+    with torch.no_grad():
+        before, after = (causal(ids).last_hidden_state for ids in (history, changed))
+        assert torch.equal(before[0, :-2], after[0, :-2])  # every earlier position: bit for bit the same
+        assert not torch.allclose(before[0, -2:], after[0, -2:])
+        # The same weights without the causal mask do look ahead, so the check above can fail.
+        looked_ahead = bidirectional(history).last_hidden_state[0, :-2], bidirectional(changed).last_hidden_state[0, :-2]
+        assert not torch.allclose(*looked_ahead)
+
+
+def test_sasrec_plus_scores_the_next_item_from_the_last_one_without_a_mask():
+    torch.manual_seed(0)
+    model = Bert4RecForSequentialRecommendation(tiny_config(causal=True)).eval()
+    history = [2, 3, 4, 5]
+    with torch.no_grad():
+        direct = model(torch.tensor([history]), return_all_logits=True).logits[0, -1]
+    assert torch.allclose(model.score_histories([history])[0], direct)
+    # The longest history it reads fills every position (no slot kept for a [MASK]).
+    long = list(range(2, 10)) * 2
+    with torch.no_grad():
+        cropped = model(torch.tensor([long[-12:]])).logits[0]
+    assert torch.allclose(model.score_histories([long])[0], cropped)
+
+
+def test_next_item_collator_labels_every_position_with_the_item_that_follows():
+    batch = NextItemCollator(max_length=4)([{"input_ids": [2, 3, 4]}, {"input_ids": [5, 6, 7, 8, 9, 10]}])
+    assert batch["input_ids"].tolist() == [[0, 0, 2, 3], [6, 7, 8, 9]]
+    assert batch["labels"].tolist() == [[-100, -100, 3, 4], [7, 8, 9, 10]]
+    assert batch["attention_mask"].tolist() == [[0, 0, 1, 1], [1, 1, 1, 1]]
 
 
 def test_recommend_never_returns_seen_padding_or_mask_items(model):

@@ -8,15 +8,19 @@ import pytest
 import torch
 from datasets import Dataset, DatasetDict, Features, Sequence, Value, load_dataset
 
+from mbert_tiny_hub.config import RecommenderConfig
+from mbert_tiny_hub.results import SCHEMA_VERSION, environment_summary, weights_size_mb
 from mbert_tiny_hub.recsys import (
-    Bert4RecOptions,
     ItemCooccurrence,
     MostPopular,
     build_bert4rec_trainer,
     build_item_vocabulary,
     cooccurrence_item_embeddings,
     evaluate_recommender,
+    encode_titles,
     format_results_table,
+    hold_out_items,
+    item_texts,
     train_bert4rec,
 )
 from modeling.bert4rec import Bert4RecForSequentialRecommendation
@@ -119,6 +123,31 @@ def test_a_model_that_learns_a_tiny_dataset_reaches_recall_at_10_of_one(trained)
     assert results["results"]["model"]["sampled_uniform"]["recall@10"] == 1.0
 
 
+def test_sasrec_plus_is_selected_by_the_config_and_learns_the_same_data(tmp_path):
+    dataset = leave_one_out(successor_sequences())
+    options = {**TINY_MODEL, "model": "sasrec_plus"}
+    model, results = train_bert4rec(
+        dataset, training_args(tmp_path, epochs=30), None, options, early_stopping_patience=None, command="pytest"
+    )
+    assert model.config.causal
+    assert results["model"]["architecture"] == "sasrec_plus"
+    assert results["results"]["model"]["full"]["recall@10"] == 1.0
+    assert format_results_table(results).splitlines()[2].startswith("| SASRec+ (causal, full-softmax CE) |")
+    assert "\nSASRec+ (causal, full-softmax CE): " in format_results_table(results)  # the training-time line
+    reloaded = Bert4RecForSequentialRecommendation.from_pretrained(tmp_path)
+    assert reloaded.config.causal  # the saved config says which model it is
+
+
+def test_validation_during_training_and_the_final_evaluation_rank_through_one_function(tmp_path):
+    dataset = leave_one_out(successor_sequences(num_users=12))
+    trainer = build_bert4rec_trainer(dataset, training_args(tmp_path), None, TINY_MODEL)
+    during_training = trainer.evaluate()
+    final = evaluate_recommender(trainer.model, dataset, "validation", baselines=())["results"]["model"]["full"]
+    assert {key: during_training[f"eval_{key}"] for key in final if key != "num_examples"} == {
+        key: value for key, value in final.items() if key != "num_examples"
+    }
+
+
 def test_training_keeps_the_best_checkpoint_by_validation_ndcg(trained):
     _, _, results, output_dir = trained
     training = results["training"]
@@ -147,8 +176,8 @@ def test_the_output_folder_is_a_loadable_model_that_answers_in_titles(trained):
 
 
 def test_results_follow_the_contributing_schema(trained):
-    _, _, results, _ = trained
-    assert results["schema_version"] == 1 and results["task"] == "sequential-recommendation"
+    _, _, results, output_dir = trained
+    assert results["schema_version"] == SCHEMA_VERSION and results["task"] == "sequential-recommendation"
     assert results["command"] == "pytest"
     assert results["model"]["class"] == "Bert4RecForSequentialRecommendation"
     assert results["model"]["parameters"]["total"] > results["model"]["parameters"]["embeddings"] > 0
@@ -159,6 +188,18 @@ def test_results_follow_the_contributing_schema(trained):
             assert {f"recall@{k}", f"ndcg@{k}", f"mrr@{k}"} <= set(report["full"])
     assert set(results["results"]["baselines"]) == {"most_popular", "item_cooccurrence"}
     assert "| BERT4Rec |" in format_results_table(results)
+    # The header, model and environment blocks come from mbert_tiny_hub.results, like a classifier's.
+    assert set(results["environment"]) == set(environment_summary())
+    assert results["model"]["size_on_disk_mb"] == weights_size_mb(output_dir)
+
+
+def test_the_results_table_of_a_finished_run_prints_from_its_results_json(trained, capsys):
+    from mbert_tiny_hub.recsys import main
+
+    _, _, results, output_dir = trained
+    assert main([str(output_dir / "results.json")]) == 0
+    printed = capsys.readouterr().out
+    assert format_results_table(results) in printed and "sampled HR@10 (100 popularity negatives)" in printed
 
 
 def test_multi_target_evaluation_ranks_the_last_k_items_as_a_set(trained):
@@ -210,6 +251,51 @@ def test_content_features_let_cold_items_follow_their_genre(tmp_path):
     assert sum(prefers_own_genre) >= 18
 
 
+def test_cold_start_items_never_appear_in_training_or_as_input_for_validation():
+    random.seed(1)
+    sequences = [random.sample(range(1, 41), 12) for _ in range(50)]
+    dataset = leave_one_out(sequences)
+    split, held_out = hold_out_items(dataset, 0.2, seed=3)
+    assert len(held_out) == 8 and set(held_out) <= set(range(1, 41))
+    cold = set(held_out)
+    for name in ("train", "validation", "test"):
+        for row in split[name]:
+            assert not cold & set(row["item_ids"]), f"held-out item in {name} history of user {row['user_id']}"
+            assert not cold & set(row["targets"]), f"held-out item in {name} targets of user {row['user_id']}"
+    assert all(len(row["targets"]) == 1 for row in split["validation"]) and len(split["train"]) == 50
+    # Every user who ever met a held-out item is asked for their last one, after the items before it.
+    last_cold = {u + 1: max(i for i, item in enumerate(s) if item in cold) for u, s in enumerate(sequences) if cold & set(s)}
+    asked = [u for u, last in last_cold.items() if set(sequences[u - 1][:last]) - cold]  # with some history before it
+    assert split["test_cold_start"]["user_id"] == asked and len(asked) > 20
+    for row in split["test_cold_start"]:
+        sequence, last = sequences[row["user_id"] - 1], last_cold[row["user_id"]]
+        assert row["targets"] == [sequence[last]]
+        assert row["item_ids"] == [item for item in sequence[:last] if item not in cold]
+    # The same seed holds out the same items; the original data is untouched.
+    assert hold_out_items(dataset, 0.2, seed=3)[1] == held_out
+    assert dataset["train"][0]["item_ids"] == sequences[0][:-2]
+
+
+def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_path):
+    random.seed(0)
+    drama, comedy = list(range(1, 21)), list(range(21, 41))
+    sequences = [random.sample(drama if u % 2 == 0 else comedy, 10) for u in range(60)]
+    genres = [["Drama"]] * 20 + [["Comedy"]] * 20
+    options = {**TINY_MODEL, "genres": True, "cold_start_items": 0.1, "cold_start_seed": 0}
+    model, results = train_bert4rec(
+        leave_one_out(sequences), training_args(tmp_path, epochs=3), items_table(range(1, 41), genres), options,
+        early_stopping_patience=None, command="pytest",
+    )
+    cold = results["cold_start"]
+    assert cold["num_held_out_items"] == 4 and len(cold["held_out_item_ids"]) == 4
+    assert cold["num_examples"] > 0 and set(cold["results"]) == {"model", "baselines"}
+    assert all(item in model.item_vocabulary for item in cold["held_out_item_ids"])  # scored, never trained on
+    # Never trained on: no baseline can rank a held-out item above any item it has seen.
+    assert cold["results"]["baselines"]["most_popular"]["full"]["recall@20"] == 0.0
+    table = format_results_table(results)
+    assert "cold-start targets (4 held-out items" in table and "| most_popular, cold start |" in table
+
+
 def test_title_vectors_from_a_bert_encoder_become_frozen_item_features(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -244,6 +330,17 @@ def test_title_vectors_from_a_bert_encoder_become_frozen_item_features(tmp_path)
     assert model.config.title_embedding_size == 24
     assert vectors[:2].abs().sum() == 0 and (vectors[2:].abs().sum(dim=1) > 0).all()
     assert not vectors.requires_grad
+    assert torch.allclose(vectors[2:].norm(dim=1), torch.ones(len(vectors) - 2), atol=1e-5)  # e5 recipe: unit vectors
+
+    # Genres as text: the encoder reads "<title>. Genres: <g1>, <g2>." after the prefix; other texts, other vectors.
+    vocabulary = model.item_vocabulary
+    texts = item_texts(vocabulary, "title_and_genres")
+    assert texts[0] == f"Item {vocabulary.item_ids[0]}. Genres: Drama."
+    with_genres = encode_titles(texts, str(encoder_dir), prefix="Item ")
+    prefix_read = tokenizer(["Item " + texts[0]], return_tensors="pt")["input_ids"][0].tolist()
+    assert prefix_read[:3] == [2, 2, 3 + vocabulary.item_ids[0] - 1000]  # "Item Item 10xx" (then [UNK]s)
+    assert not torch.allclose(with_genres, vectors[2:])
+    assert encode_titles([None, texts[1]], str(encoder_dir))[0].abs().sum() == 0  # no text, zero vector
 
 
 def test_a_sequence_file_with_a_non_integer_item_names_the_row(tmp_path):
@@ -272,8 +369,13 @@ def test_missing_columns_splits_and_unknown_options_are_clear_errors(tmp_path):
     no_targets = DatasetDict({"train": dataset["train"], "validation": dataset["validation"].remove_columns("targets")})
     with pytest.raises(ValueError, match="Split 'validation' has no column 'targets'"):
         train_bert4rec(no_targets, training_args(tmp_path), None, TINY_MODEL)
-    with pytest.raises(ValueError, match=r"unknown key 'mask_probabilty'"):
-        Bert4RecOptions.from_dict({"mask_probabilty": 0.2})
+    with pytest.raises(ValueError, match=r"unknown config key 'bert4rec.mask_probabilty'"):
+        RecommenderConfig.from_dict({"mask_probabilty": 0.2})
+    with pytest.raises(ValueError, match="unknown config key 'bert4rec.config.mask_probabilty' \\(did you mean "
+                       "'mask_probability'"):
+        train_bert4rec(dataset, training_args(tmp_path), None, {**TINY_MODEL, "config": {"mask_probabilty": 0.2}})
+    with pytest.raises(ValueError, match="bert4rec.model must be one of 'bert4rec', 'sasrec_plus'; got 'sasrec'"):
+        RecommenderConfig.from_dict({"model": "sasrec"})
     with pytest.raises(ValueError, match="genres is on but no item has genres"):
         train_bert4rec(dataset, training_args(tmp_path), None, {**TINY_MODEL, "genres": True})
 
@@ -290,14 +392,14 @@ def test_cooccurrence_init_puts_items_that_co_occur_close_together():
 
 def test_cooccurrence_init_starts_the_model_from_those_vectors(tmp_path):
     dataset = leave_one_out(successor_sequences(num_users=12))
-    options = Bert4RecOptions.from_dict({**TINY_MODEL, "item_embedding_init": "cooccurrence"})
+    options = RecommenderConfig.from_dict({**TINY_MODEL, "item_embedding_init": "cooccurrence"})
     trainer = build_bert4rec_trainer(dataset, training_args(tmp_path), None, options)
     vocabulary = trainer.model.item_vocabulary
     columns = [[vocabulary.index(item) - 2 for item in row] for row in dataset["train"]["item_ids"]]
     expected = cooccurrence_item_embeddings(columns, len(vocabulary), 32, std=0.02)
     assert torch.allclose(trainer.model.bert4rec.embeddings.item_embeddings.weight[2:], expected)
-    with pytest.raises(ValueError, match="item_embedding_init must be 'random' or 'cooccurrence'"):
-        Bert4RecOptions.from_dict({"item_embedding_init": "svd"})
+    with pytest.raises(ValueError, match="item_embedding_init must be one of 'random', 'cooccurrence'; got 'svd'"):
+        RecommenderConfig.from_dict({"item_embedding_init": "svd"})
 
 
 def test_a_recommender_trained_on_data_that_may_not_be_redistributed_stays_off_public_repos(trained, tmp_path):

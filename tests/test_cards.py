@@ -245,17 +245,25 @@ def test_pretrained_masked_lm_gets_a_fill_mask_card_with_its_perplexity(tmp_path
     assert "None" not in text
 
 
-def test_source_language_codes_become_the_hubs_codes_through_the_dataset_card(model_dir, tmp_path):
-    """BRIGHTER's language column keeps the organisers' codes (esp, chn, ptbr); the Hub wants ISO 639 codes."""
+def test_source_language_codes_become_the_hubs_codes_through_results_json(model_dir, tmp_path):
+    """BRIGHTER's language column keeps the organisers' codes (esp, chn, ptbr); the Hub wants ISO 639 codes. The
+    mapping is read from the dataset card once, into results.json; the card generator never reads the dataset card."""
+    import shutil
+
+    from mbert_tiny_hub.hub import dataset_card_facts
+
     data_dir = tmp_path / "brighter-like"
     data_dir.mkdir()
     (data_dir / "README.md").write_text(
         "---\nlanguage:\n- es\n- zh\n- pt\ndata_scripts:\n  language_codes:\n    esp: es\n    chn: zh\n"
         "    ptbr: pt\n    ptmz: pt\n---\n# BRIGHTER-like\n"
     )
+    languages = ["chn", "deu", "esp", "ptbr", "ptmz"]
     results = classification_results()
-    results["dataset"]["name_or_path"] = str(data_dir)
-    results["dataset"]["languages"] = ["chn", "deu", "esp", "ptbr", "ptmz"]
+    results["dataset"].update(name_or_path=str(data_dir), languages=languages)
+    results["dataset"].update(dataset_card_facts(data_dir, languages))
+    assert results["dataset"]["language_codes"] == {"chn": "zh", "deu": "deu", "esp": "es", "ptbr": "pt", "ptmz": "pt"}
+    shutil.rmtree(data_dir)  # a card pushed from elsewhere: the dataset's folder is not there any more
     card = ModelCard(card_text(model_dir, results, SCRATCH_CONFIG))
     assert card.data.language == ["zh", "de", "es", "pt"]
 
@@ -323,9 +331,12 @@ def test_widget_has_one_test_split_example_per_language_and_the_plots_are_embedd
 
     from test_training_support import make_classification_dataset
 
+    from mbert_tiny_hub.hub import dataset_card_facts
+
     data_dir = make_classification_dataset(tmp_path / "emotions")
     results = classification_results(name_or_path=str(data_dir))
     results["dataset"].update(config="all", split="test", languages=["eng", "spa"])
+    results["dataset"].update(dataset_card_facts(data_dir, ["eng", "spa"]))  # as evaluate.py writes it
     (model_dir / "per_class_f1.png").write_bytes(b"\x89PNG\r\n")
     (model_dir / "confusion_matrix.png").write_bytes(b"\x89PNG\r\n")
     card = build_model_card(model_dir, results, SCRATCH_CONFIG, repo_id="org/x")
@@ -346,6 +357,7 @@ def test_widget_has_one_test_split_example_per_language_and_the_plots_are_embedd
 
 
 def test_texts_of_a_dataset_that_may_not_be_redistributed_never_become_widget_examples(model_dir, tmp_path):
+    from mbert_tiny_hub.hub import dataset_card_facts
     from test_training_support import make_classification_dataset
 
     data_dir = make_classification_dataset(tmp_path / "private-data")
@@ -354,4 +366,6 @@ def test_texts_of_a_dataset_that_may_not_be_redistributed_never_become_widget_ex
     readme.write_text(text.replace("---\n", "---\nredistributable: false\n", 1))
     results = classification_results(name_or_path=str(data_dir))
     results["dataset"].update(config="all", split="test")
+    results["dataset"].update(dataset_card_facts(data_dir, ["eng", "spa"]))  # as evaluate.py writes it
+    assert results["dataset"]["redistributable"] is False
     assert build_model_card(model_dir, results, SCRATCH_CONFIG, repo_id="org/x").data.get("widget") is None

@@ -39,7 +39,7 @@ def test_every_command_line_takes_the_underscore_and_the_hyphen_spelling(tmp_pat
 def test_the_trainers_per_process_log_level_applies_to_the_projects_loggers(tmp_path):
     from transformers import TrainingArguments
 
-    from mbert_tiny_hub.training import set_process_log_level
+    from mbert_tiny_hub.training.arguments import set_process_log_level
 
     project = logging.getLogger("mbert_tiny_hub")
     before = project.level

@@ -21,7 +21,6 @@ from mbert_tiny_hub.config import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# configs/bert4rec_*.yaml belong to the BERT4Rec trainer, which validates its own section.
 SHIPPED_CONFIGS = sorted(p for p in (REPO_ROOT / "configs").glob("*.yaml"))
 
 
@@ -119,7 +118,7 @@ def test_corpus_entries_are_validated(tmp_path):
 
 def test_overrides_set_dotted_keys_with_yaml_values(tmp_path):
     path = write(
-        tmp_path, {"task": "classification", "model": {"preset": "tiny2"}, "training": {"learning_rate": 1e-3}}
+        tmp_path, {"task": "lora", "model": {"preset": "tiny2"}, "training": {"learning_rate": 1e-3}}
     )
     config = load_config(
         path,
@@ -153,6 +152,11 @@ def test_the_resolved_config_round_trips_through_yaml(tmp_path):
     again = load_config(tmp_path / "train_config.yaml")
     assert again.to_dict() == config.to_dict()
     assert again.lora.r == 16 and again.lora.target_modules == ["query", "value"]
+    assert "bert4rec" not in config.to_dict()  # a section the task never reads is not written out
+    recommender = config_from_dict({"task": "bert4rec", "bert4rec": {"model": "sasrec_plus", "config": {"hidden_size": 32}}})
+    save_config(recommender, tmp_path / "rec.yaml")
+    assert load_config(tmp_path / "rec.yaml").bert4rec == recommender.bert4rec
+    assert "loss" not in recommender.to_dict() and "model" not in recommender.to_dict()
 
 
 def test_train_py_help_documents_the_overrides():
@@ -183,3 +187,34 @@ def test_train_py_help_documents_the_overrides():
 def test_card_metadata_in_the_hub_section_is_checked_before_training(tmp_path, hub, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(write(tmp_path, {"task": "classification", "hub": hub}))
+
+
+def test_the_bert4rec_section_is_typed_and_checked_when_the_config_loads(tmp_path):
+    config = load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"model": "sasrec_plus", "cold_start_items": "0.1"}}))
+    assert config.bert4rec.model == "sasrec_plus" and config.bert4rec.cold_start_items == 0.1
+    assert config.bert4rec.preset == "M"  # defaults filled in, like every other section
+    with pytest.raises(ConfigError, match=r"unknown config key 'bert4rec.presets' \(did you mean 'preset'\?\)"):
+        load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"presets": "M"}}, "a.yaml"))
+    with pytest.raises(ConfigError, match=r"b.yaml: bert4rec.model must be one of 'bert4rec', 'sasrec_plus'; got 'gru4rec'"):
+        load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"model": "gru4rec"}}, "b.yaml"))
+    with pytest.raises(ConfigError, match=r"unknown config key 'bert4rec.config.hiden_size' \(did you mean 'hidden_size'"):
+        load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"config": {"hiden_size": 64}}}, "c.yaml"))
+    with pytest.raises(ConfigError, match=r"unknown config key 'bert4rec.evaluation.negatives'"):
+        load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"evaluation": {"negatives": 100}}}, "d.yaml"))
+    with pytest.raises(ConfigError, match=r"bert4rec.cold_start_items must be >= 0 and < 1; got 1.5"):
+        load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"cold_start_items": 1.5}}, "e.yaml"))
+    with pytest.raises(ConfigError, match=r"bert4rec.config.causal is set by bert4rec.model"):
+        load_config(write(tmp_path, {"task": "bert4rec", "bert4rec": {"config": {"causal": True}}}, "f.yaml"))
+
+
+@pytest.mark.parametrize(
+    "task, section",
+    [("bert4rec", "loss"), ("bert4rec", "model"), ("classification", "bert4rec"), ("mlm", "lora"), ("bert4rec", "mlm")],
+)
+def test_a_section_the_task_never_reads_is_an_error_not_silently_ignored(tmp_path, task, section):
+    path = write(tmp_path, {"task": task, section: {}})
+    with pytest.raises(ConfigError, match=rf"experiment.yaml: task {task} never reads the `{section}:` section"):
+        load_config(path)
+    # The same through an override: --set loss.focal_weight=0 on a BERT4Rec run is refused as well.
+    with pytest.raises(ConfigError, match=rf"never reads the `{section}:` section"):
+        load_config(write(tmp_path, {"task": task}, "plain.yaml"), [f"{section}.anything=1"])

@@ -164,12 +164,12 @@ from mbert_tiny_hub.evaluation import (  # noqa: E402
     model_task,
     pareto_points,
     predict_logits,
-    size_on_disk_mb,
     transfer_matrix,
     write_results,
 )
 from mbert_tiny_hub.evaluation_cli import main  # noqa: E402
 from mbert_tiny_hub.metrics import classification_report, predictions_from_logits  # noqa: E402
+from mbert_tiny_hub.results import SCHEMA_VERSION, size_on_disk_mb  # noqa: E402
 from mbert_tiny_hub.plots import pareto_front  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -192,13 +192,14 @@ def test_results_follow_the_contributing_schema(single_label_results, single_lab
     results = single_label_results
     top = {"schema_version", "task", "created", "command", "model", "dataset", "results", "environment"}
     assert top <= set(results)
-    assert results["schema_version"] == 1 and results["task"] == "text-classification"
+    assert results["schema_version"] == SCHEMA_VERSION and results["task"] == "text-classification"
     assert set(results["model"]) >= {"name_or_path", "class", "parameters", "size_on_disk_mb"}
     assert set(results["model"]["parameters"]) == {"total", "embeddings", "trainable"}
     assert 0 < results["model"]["parameters"]["embeddings"] < results["model"]["parameters"]["total"]
     assert results["dataset"] == {
         "name_or_path": str(single_label_data[0]), "config": "all", "split": "test", "num_examples": 60,
         "label_column": "label", "label_names": LABELS, "multi_label": False, "languages": ["eng", "ita", "spa"],
+        "language_codes": {"eng": "eng", "ita": "ita", "spa": "spa"},  # the card maps none: kept as they are
     }
     assert set(results["results"]["baselines"]) == {"tfidf_logreg", "tfidf_svm", "majority"}
     for report in [results["results"]["model"], *results["results"]["baselines"].values()]:
@@ -500,8 +501,8 @@ def test_bert4rec_checkpoints_are_evaluated_by_the_recommender_code(tmp_path, ca
         card += [f"  - split: {name}", f"    path: sequences/{name}-00000-of-00001.parquet"]
     (data_folder / "README.md").write_text("\n".join(card + ["---", ""]))
     vocabulary = recsys.build_item_vocabulary(dataset)
-    options = recsys.Bert4RecOptions(preset="S", config={"max_position_embeddings": 16})
-    recsys.build_model(vocabulary, options).save_pretrained(tmp_path / "bert4rec")
+    options = recsys.RecommenderConfig(preset="S", config={"max_position_embeddings": 16})
+    recsys.build_recommender(vocabulary, options).save_pretrained(tmp_path / "bert4rec")
     assert model_task(str(tmp_path / "bert4rec")) == "sequential-recommendation"
 
     out = tmp_path / "out"
@@ -510,6 +511,16 @@ def test_bert4rec_checkpoints_are_evaluated_by_the_recommender_code(tmp_path, ca
     assert results["task"] == "sequential-recommendation"
     assert {"full", "sampled_uniform", "sampled_popularity"} <= set(results["results"]["model"])
     assert "Recall@10" in capsys.readouterr().out
+
+    # Options that apply to text classifiers only are refused, never silently ignored; `--baselines none` is honoured.
+    recommender = ["--model", str(tmp_path / "bert4rec"), "--dataset", str(data_folder), "--output-dir"]
+    assert main(recommender + [str(tmp_path / "latency"), "--latency"]) == 2
+    assert "--latency times text classifiers" in capsys.readouterr().err
+    assert main(recommender + [str(tmp_path / "tfidf"), "--baselines", "tfidf_svm"]) == 2
+    assert "most_popular and item_cooccurrence" in capsys.readouterr().err
+    assert not (tmp_path / "latency").exists() and not (tmp_path / "tfidf").exists()
+    assert main(recommender + [str(tmp_path / "none"), "--baselines", "none"]) == 0
+    assert json.loads((tmp_path / "none" / "results.json").read_text())["results"]["baselines"] == {}
 
 
 def test_command_line_errors_name_the_problem_and_write_nothing(model_folder, single_label_data, tmp_path, capsys):

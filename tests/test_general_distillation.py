@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from mbert_tiny_hub.general_distillation import sample_per_language
+from mbert_tiny_hub.training.general_distillation import sample_per_language
 from mbert_tiny_hub.teacher import sentence_embeddings
 from test_training_support import (  # noqa: F401 - single_thread is a fixture
     corpus_texts,

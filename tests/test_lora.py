@@ -115,7 +115,8 @@ def test_lora_run_saves_the_adapter_only_and_reports_the_trainable_share(lora_ru
     assert "|| all params:" in line and "trainable%:" in line
     parameters = results["model"]["parameters"]
     assert 0 < parameters["trainable"] < 0.5 * parameters["total"]
-    assert results["model"]["adapter"]["base_model"].endswith("bert-base")
+    assert results["model"]["adapter"]["peft_type"] == "LORA"
+    assert results["model"]["adapter"]["base_model_name_or_path"].endswith("bert-base")
     assert results["model"]["class"] == "BertForSequenceClassification"
 
 

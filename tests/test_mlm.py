@@ -110,7 +110,7 @@ def test_blocks_are_full_length_and_mark_the_special_tokens(corpus):
     from datasets import Dataset
     from transformers import AutoTokenizer
 
-    from mbert_tiny_hub.training import group_into_blocks
+    from mbert_tiny_hub.training.mlm import group_into_blocks
 
     tokenizer = AutoTokenizer.from_pretrained(corpus["tokenizer"])
     texts = corpus_texts(seed=1, per_cell=5)

@@ -9,6 +9,7 @@ from mbert_tiny_hub.ranking import (
     draw_negatives,
     full_ranking_metrics,
     full_ranking_ranks,
+    rank_recommendations,
     ranking_metrics,
     sampled_ranking_metrics,
 )
@@ -134,3 +135,17 @@ def test_bad_inputs_name_the_row_and_what_is_wrong():
         draw_negatives([[0]], None, 5, sampling="random")
     with pytest.raises(ValueError, match="needs `popularity`"):
         draw_negatives([[0]], None, 5, sampling="popularity")
+
+
+def test_the_recommender_evaluator_gives_the_same_metrics_whatever_the_batch_order():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(7, 12))
+    targets = [[int(rng.integers(12))] for _ in range(7)]
+    histories = [[(t[0] + 1) % 12, (t[0] + 2) % 12] for t in targets]
+    negatives = {"sampled_uniform": draw_negatives(targets, histories, 12, 4, seed=1)}
+    shuffled = [(scores[rows], rows) for rows in ([6, 2], [0, 5, 1], [4, 3])]
+    report = rank_recommendations(shuffled, targets, histories, negatives, rare_rows=[1, 3])
+    assert report["full"] == full_ranking_metrics(scores, targets, histories)
+    assert report["sampled_uniform"] == sampled_ranking_metrics(scores, targets, negatives["sampled_uniform"])
+    assert report["full_rare_targets"] == full_ranking_metrics(scores[[1, 3]], [targets[1], targets[3]],
+                                                               [histories[1], histories[3]])

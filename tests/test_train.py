@@ -174,11 +174,12 @@ def test_results_json_follows_the_schema_and_matches_a_fresh_evaluation(trained,
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from data_scripts import load_built_dataset
+    from mbert_tiny_hub.results import SCHEMA_VERSION
 
     output_dir, results = trained
     on_disk = read_results(output_dir)
     assert on_disk["results"]["model"] == json.loads(json.dumps(results["results"]["model"]))
-    assert on_disk["schema_version"] == 1 and on_disk["task"] == "text-classification"
+    assert on_disk["schema_version"] == SCHEMA_VERSION and on_disk["task"] == "text-classification"
     assert on_disk["model"]["class"] == "MBertTinyForSequenceClassification"
     assert on_disk["model"]["parameters"]["total"] > on_disk["model"]["parameters"]["embeddings"] > 0
     assert on_disk["model"]["size_on_disk_mb"] > 0
@@ -426,7 +427,7 @@ def test_a_bad_bert4rec_section_fails_before_training(tmp_path):
         "bert4rec": {"presets": "M"},
         "training": {"output_dir": str(tmp_path / "rec")},
     }
-    with pytest.raises(ConfigError, match=r"bert4rec: unknown key 'presets' \(did you mean 'preset'\?\)"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'bert4rec.presets' \(did you mean 'preset'\?\)"):
         run(config, tmp_path)
     assert not (tmp_path / "rec").exists()
 

@@ -97,7 +97,7 @@ def test_the_current_directory_and_the_folders_above_it_are_never_an_output_fold
 
 def test_the_repository_is_never_an_output_folder(tmp_path, repo_root, monkeypatch):
     from mbert_tiny_hub.config import ConfigError
-    from mbert_tiny_hub.training import check_output_dir  # the check alone: a regression must not empty the checkout
+    from mbert_tiny_hub.training.lifecycle import check_output_dir  # the check alone: a regression must not empty the checkout
 
     monkeypatch.chdir(tmp_path)
     for folder in (repo_root, repo_root.parent):

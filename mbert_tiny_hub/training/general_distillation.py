@@ -19,33 +19,19 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from datetime import datetime, timezone
 
 from transformers import DataCollatorWithPadding, set_seed
 
 from modeling.trainers import TEACHER_EMBEDDING, SentenceEmbeddingDistillationTrainer
 
-from .config import ConfigError, ExperimentConfig
-from .teacher import teacher_embeddings, teacher_hub_id
-from .tokenizer_classes import standard_tokenizer
-from .training import (
-    RESULTS_SCHEMA_VERSION,
-    Run,
-    RunTotals,
-    _command_line,
-    _load_bert_like,
-    _resolve_teacher,
-    _start_training,
-    _training_block,
-    build_model,
-    describe_parameters,
-    environment_info,
-    hub_repo_id,
-    load_corpus,
-    load_tokenizer,
-    make_training_arguments,
-    write_final_folder,
-)
+from ..config import ConfigError, ExperimentConfig
+from ..results import environment_summary, results_header
+from ..teacher import teacher_embeddings, teacher_hub_id
+from ..tokenizer_classes import standard_tokenizer
+from .arguments import RunTotals, make_training_arguments, training_summary
+from .data import load_corpus, load_tokenizer
+from .lifecycle import Run, command_line, hub_repo_id, start_training, write_final_folder
+from .models import build_model, describe_parameters, load_bert_like, resolve_configured_teacher
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +70,8 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
     if not (distillation.teacher or config.model.derive_from):
         raise ConfigError(f"{source}: general_distillation needs distillation.teacher or model.derive_from.")
     if config.model.derive_from:
-        config.model.derive_from = _resolve_teacher(config.model.derive_from, source)
-    teacher_name = _resolve_teacher(distillation.teacher or config.model.derive_from, source)
+        config.model.derive_from = resolve_configured_teacher(config.model.derive_from, source)
+    teacher_name = resolve_configured_teacher(distillation.teacher or config.model.derive_from, source)
     with args.main_process_first(desc="loading the corpus"):
         full_corpus = load_corpus(config, with_language=True)
     rows = sample_per_language(full_corpus["language"], distillation.texts_per_language, args.seed)
@@ -101,7 +87,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
             f"{distillation.validation_texts}; add text or lower validation_texts."
         )
 
-    teacher = _load_bert_like(teacher_name, source)
+    teacher = load_bert_like(teacher_name, source)
     teacher_tokenizer, _ = load_tokenizer([teacher_name])
     with args.main_process_first(desc="the teacher pass"):
         cached = teacher_embeddings(
@@ -144,15 +130,12 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
             "the teacher): only then do the token sequences line up. Use the sentence-embedding term alone."
         )
     before = trainer.evaluate(metric_key_prefix="eval") if run.resume_from is None else {}
-    _start_training(run, args)
+    start_training(run, args)
     train_output = trainer.train(resume_from_checkpoint=run.resume_from)
     after = trainer.evaluate(metric_key_prefix="eval")
     trainer.remove_projection()
     results = {
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "task": "feature-extraction",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": _command_line(run.options),
+        **results_header("feature-extraction", command_line(run.options)),
         "model": {
             "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
             "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
@@ -178,8 +161,8 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
                               "hidden_weight": distillation.hidden_weight},
             }
         },
-        "training": _training_block(trainer, train_output),
-        "environment": environment_info(args.world_size),
+        "training": training_summary(trainer, train_output),
+        "environment": environment_summary(num_processes=args.world_size),
     }
     logger.info("Held-out distillation loss %.4f -> %.4f", before.get("eval_loss", float("nan")), after["eval_loss"])
     write_final_folder(trainer, run, results)

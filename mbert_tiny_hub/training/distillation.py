@@ -1,0 +1,80 @@
+"""task: distillation: the teacher of a classification student, checked against the student's labels, and its
+logits precomputed when it reads other pieces than the student."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from modeling.trainers import TEACHER_LOGITS
+
+from ..config import ConfigError, ExperimentConfig
+from .data import LabelInfo, load_tokenizer
+from .models import load_bert_like
+
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_teacher(config: ExperimentConfig, labels: LabelInfo):
+    """Load the distillation teacher and check that it can teach this student (labels, heads)."""
+    distillation, source = config.distillation, config.source
+    if not distillation.teacher:
+        raise ConfigError(f"{source}: task distillation needs distillation.teacher (a checkpoint folder or Hub id).")
+    if config.model.name_or_path is None and not config.model.preset:
+        raise ConfigError(f"{source}: set model.preset (tiny2, tiny4, tiny6) for the student.")
+    teacher = load_bert_like(distillation.teacher, source, distillation.teacher_trust_remote_code)
+    architectures = " ".join(teacher.config.architectures or [type(teacher).__name__])
+    is_classifier = "SequenceClassification" in architectures
+    if is_classifier:
+        teacher_labels = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
+        if teacher_labels != labels.names:
+            raise ConfigError(
+                f"{source}: the teacher {distillation.teacher!r} predicts labels {teacher_labels} but the student "
+                f"learns {labels.names} (column {labels.column!r}): distil from a teacher fine-tuned on the same "
+                "labels, in the same order."
+            )
+        teacher_problem = getattr(teacher.config, "problem_type", None)
+        if teacher_problem and teacher_problem != labels.problem_type:
+            raise ConfigError(
+                f"{source}: the teacher {distillation.teacher!r} is {teacher_problem} but the dataset is "
+                f"{labels.problem_type}."
+            )
+    elif distillation.hidden_weight <= 0:
+        raise ConfigError(
+            f"{source}: the teacher {distillation.teacher!r} ({architectures}) has no classification head, so it can "
+            "only teach through hidden states: set distillation.hidden_weight > 0."
+        )
+    kwargs = {
+        "objective": "classification",
+        "temperature": distillation.temperature,
+        "alpha": distillation.alpha,
+        "distil_logits": is_classifier,
+        "hidden_weight": distillation.hidden_weight,
+        "hidden_layers": distillation.hidden_layers,
+    }
+    return teacher, kwargs
+
+
+def teacher_tokenizer_if_different(config: ExperimentConfig, student_tokenizer):
+    """The distillation teacher's tokenizer when its vocabulary is not the student's, else None."""
+    teacher_tokenizer, _ = load_tokenizer([config.distillation.teacher])
+    return None if teacher_tokenizer.get_vocab() == student_tokenizer.get_vocab() else teacher_tokenizer
+
+
+def add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config: ExperimentConfig):
+    """A `teacher_logits` column in the train and validation splits: the teacher's class logits for each text,
+    read through the teacher's own tokenizer (so any student tokenizer can learn from them)."""
+    teacher.eval()
+    for split in (config.data.train_split, config.data.validation_split):
+        texts = dataset[split][config.data.text_column]
+        logits = []
+        with torch.no_grad():
+            for start in range(0, len(texts), 64):
+                encoded = teacher_tokenizer(texts[start : start + 64], padding=True, truncation=True,
+                                            max_length=config.model.max_length, return_tensors="pt")
+                logits.extend(teacher(**encoded).logits.float().tolist())
+        tokenized[split] = tokenized[split].add_column(TEACHER_LOGITS, logits)
+    logger.info("Teacher logits computed with the teacher's own tokenizer (it does not share the student's).")
+    return tokenized
