@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .card_validation import hub_language_code, validate_card_metadata
+from .files import atomic_write
 
 MODEL_CARDS_DIR = Path(__file__).resolve().parents[1] / "model_cards"
 TEMPLATES = {
@@ -91,9 +91,8 @@ def write_model_card(
     )
     validate_card_metadata(card, where=f"{output_dir / 'README.md'}")
     path = output_dir / "README.md"
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output_dir, suffix=".md.tmp", delete=False) as tmp:
-        tmp.write(str(card))
-    os.replace(tmp.name, path)
+    with atomic_write(path) as temporary:
+        temporary.write_text(str(card), encoding="utf-8")
     return path
 
 

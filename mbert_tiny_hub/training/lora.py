@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from peft import LoraConfig as PeftLoraConfig, TaskType, get_peft_model
 from torch import nn
 
 from ..config import ConfigError, ExperimentConfig, save_config
+from ..files import atomic_write
 from .lifecycle import Run, write_card
 
 
@@ -72,17 +72,12 @@ def write_merged_model(trainer, run: Run, tokenizer) -> None:
     merged_dir = Path(run.config.lora.merged_output_dir or f"{run.output_dir}-merged")
     if trainer.is_world_process_zero():
         merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
-        staging = merged_dir.with_name(merged_dir.name + ".tmp")
-        if staging.exists():
-            shutil.rmtree(staging)
-        merged.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        save_config(run.config, staging / "train_config.yaml")
-        if (run.output_dir / "results.json").exists():
-            shutil.copy2(run.output_dir / "results.json", staging / "results.json")
-        if merged_dir.exists():
-            shutil.rmtree(merged_dir)
-        os.replace(staging, merged_dir)
+        with atomic_write(merged_dir, directory=True) as staging:
+            merged.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            save_config(run.config, staging / "train_config.yaml")
+            if (run.output_dir / "results.json").exists():
+                shutil.copy2(run.output_dir / "results.json", staging / "results.json")
         logger.info("Wrote the merged model (adapter folded into the base weights) to %s", merged_dir)
         if (merged_dir / "results.json").exists():
             write_card(merged_dir, json.loads((merged_dir / "results.json").read_text()), run.config)
