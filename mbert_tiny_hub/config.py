@@ -260,7 +260,7 @@ TASK_SECTIONS = {
     "model": ("classification", "lora", "distillation", "general_distillation", "mlm"),
     "loss": ("classification", "lora", "distillation"),
     "lora": ("lora",),
-    "distillation": ("distillation", "general_distillation"),
+    "distillation": ("distillation", "general_distillation", "mlm"),  # mlm: distillation.teacher distils an MLM
     "mlm": ("mlm",),
     "bert4rec": ("bert4rec",),
 }

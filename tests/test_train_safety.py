@@ -189,7 +189,7 @@ def test_a_wrong_token_fails_before_training_without_showing_it(fixtures, tmp_pa
         ("training.num_train_epochs=[3]", r"training.num_train_epochs must be a number; got \[3\]"),
         ("data.validation_size=1.5", r"data.validation_size must be > 0 and < 1; got 1.5"),
         ("loss.focal_weight=-1", r"loss.focal_weight must be >= 0 and <= 1; got -1"),
-        ("lora.r=0", r"lora.r must be >= 1; got 0"),
+        ("task=lora lora.r=0", r"lora.r must be >= 1; got 0"),
     ],
 )
 def test_impossible_numbers_are_config_errors_naming_the_key(fixtures, tmp_path, override, message):
@@ -199,7 +199,7 @@ def test_impossible_numbers_are_config_errors_naming_the_key(fixtures, tmp_path,
         tmp_path / "config.yaml", tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], tmp_path / "r")
     )
     with pytest.raises(ConfigError, match=message):
-        load_config(path, [override])
+        load_config(path, override.split())
 
 
 def test_a_missing_tokenizer_folder_is_named_as_a_missing_folder(fixtures, tmp_path):
