@@ -44,7 +44,7 @@ from data_scripts import load_built_dataset
 from . import plots
 from .baselines import BASELINES, fit_baselines, predict_baseline
 from .latency import format_latency_table, measure_latency
-from .hub import dataset_card_facts
+from .hub_checks import dataset_card_facts
 from .metrics import classification_report, confusion_matrix, predictions_from_logits, to_multi_hot
 from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 

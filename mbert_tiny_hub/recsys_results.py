@@ -17,7 +17,7 @@ from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
 
 from modeling.bert4rec import NUM_SPECIAL_ITEMS, Bert4RecForSequentialRecommendation
 
-from .hub import dataset_licence
+from .hub_checks import dataset_licence
 from .ranking import KS, draw_negatives, rank_recommendations
 from .recsys_baselines import RECOMMENDER_BASELINES, MostPopular, fit_recommender_baselines
 from .recsys_data import _check_split, _encoded_eval_split, _item_lists, encode_items
@@ -159,7 +159,7 @@ def evaluate_recommender(
 
 
 def _dataset_licence(name_or_path: str | None) -> dict:
-    """The dataset card's licence (`mbert_tiny_hub.hub.dataset_licence`): a public push of a recommender whose item
+    """The dataset card's licence (`mbert_tiny_hub.hub_checks.dataset_licence`): a public push of a recommender whose item
     vocabulary (titles, genres) comes from a dataset that may not be redistributed is refused."""
 
     return dataset_licence(name_or_path)
