@@ -24,12 +24,10 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mbert_tiny_hub.config import RecommenderConfig  # noqa: E402
-from mbert_tiny_hub.recsys import (  # noqa: E402
-    ClozeCollator,
-    NextItemCollator,
+from mbert_tiny_hub.recsys import ClozeCollator, NextItemCollator, build_recommender  # noqa: E402
+from mbert_tiny_hub.recsys_data import (  # noqa: E402
     _item_lists,
     build_item_vocabulary,
-    build_recommender,
     encode_items,
     load_recommendation_dataset,
 )

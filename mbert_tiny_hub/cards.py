@@ -205,7 +205,7 @@ def training_data_terms(dataset: dict) -> str | None:
     `license` / `license_name` / `redistributable`); None when the block states none."""
     if not any(key in dataset for key in ("license", "license_name", "redistributable")):
         return None
-    from .hub import is_redistributable, licence_text  # circular: hub imports this module
+    from .hub_checks import is_redistributable, licence_text  # circular: hub_checks imports this module
 
     name = _dataset_pretty_name(dataset)
     text = f"The training data, {name}, is licensed as {licence_text(dataset)} (from its dataset card)."
@@ -582,7 +582,7 @@ def widget_examples(dataset: dict, train_config: dict | None) -> list[dict]:
     redistributable (its texts must not appear in a card), or one that cannot be loaded here."""
     from data_scripts import load_built_dataset  # heavy: `datasets`, only for the widget texts
 
-    from .hub import is_redistributable  # circular: hub imports this module
+    from .hub_checks import is_redistributable  # circular: hub_checks imports this module
 
     name = dataset.get("name_or_path")
     if not name or not is_redistributable(dataset):

@@ -193,7 +193,7 @@ class RecommenderConfig:
     # co-occurrence (PPMI), so the model skips most of the epochs it would spend learning only popularity.
     item_embedding_init: str = "random"
     last_item_mask_probability: float = 0.0  # share of training sequences that mask only their last item
-    # True cold start (`recsys.hold_out_items`): this share of the catalogue never reaches training and a
+    # True cold start (`recsys_data.hold_out_items`): this share of the catalogue never reaches training and a
     # `test_cold_start` split asks for those items; results.json reports it as `cold_start`. 0 = off.
     cold_start_items: float = 0.0
     cold_start_seed: int = 0

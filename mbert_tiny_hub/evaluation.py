@@ -7,7 +7,7 @@
   only when complete.
 - `load_classifier`, `load_dataset_dict` and `model_task` load by local path or Hub id for `evaluate.py`
   (`mbert_tiny_hub.evaluation_cli`), which sends BERT4Rec checkpoints (`model_type == "bert4rec"`) to
-  `mbert_tiny_hub.recsys.evaluate_recommender`.
+  `mbert_tiny_hub.recsys_results.evaluate_recommender`.
 
 Under `accelerate launch` with several processes, each process scores a share of the rows, predictions are
 gathered so every row is counted exactly once, and only the main process fits baselines and writes files.
@@ -44,7 +44,7 @@ from data_scripts import load_built_dataset
 from . import plots
 from .baselines import BASELINES, fit_baselines, predict_baseline
 from .latency import format_latency_table, measure_latency
-from .hub import dataset_card_facts
+from .hub_checks import dataset_card_facts
 from .metrics import classification_report, confusion_matrix, predictions_from_logits, to_multi_hot
 from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 

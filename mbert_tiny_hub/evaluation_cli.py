@@ -221,8 +221,8 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 
 
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
-    """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys.evaluate_recommender`."""
-    from . import recsys  # heavy: after parsing, so --help answers at once
+    """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys_results.evaluate_recommender`."""
+    from . import recsys_results  # heavy: after parsing, so --help answers at once
     from .evaluation import EvaluationError, load_dataset_dict
 
     if args.latency:
@@ -237,12 +237,12 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
         )
     dataset = load_dataset_dict(args.dataset, args.dataset_config or "sequences")
     try:
-        results = recsys.evaluate_recommender(args.model[0], dataset, args.split, dataset_name_or_path=args.dataset,
+        results = recsys_results.evaluate_recommender(args.model[0], dataset, args.split, dataset_name_or_path=args.dataset,
                                               command=command,
-                                              baselines=recsys.RECOMMENDER_BASELINES if args.baselines else ())
+                                              baselines=recsys_results.RECOMMENDER_BASELINES if args.baselines else ())
     except ValueError as error:  # the recommender's bad-input errors name the split, row and column
         raise EvaluationError(str(error)) from None
-    return results, recsys.format_results_table(results)
+    return results, recsys_results.format_results_table(results)
 
 
 def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:

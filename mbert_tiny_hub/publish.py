@@ -21,18 +21,8 @@ from pathlib import Path
 
 from .cards import write_model_card
 from .cli import HelpFormatter, accept_both_spellings
-from .hub import (
-    PublishError,
-    check_dataset_folder,
-    check_licence,
-    check_model_folder,
-    merge_adapter,
-    publishable_files,
-    push_adapter,
-    push_dataset,
-    push_folder,
-    push_model,
-)
+from .hub import merge_adapter, push_adapter, push_dataset, push_folder, push_model
+from .hub_checks import PublishError, check_dataset_folder, check_licence, check_model_folder, publishable_files
 
 
 def build_parser() -> argparse.ArgumentParser:

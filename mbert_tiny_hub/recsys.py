@@ -21,25 +21,17 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from numbers import Integral
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from datasets import Dataset, DatasetDict, Features, Value, get_dataset_config_names
-from datasets import Sequence as HFSequence
-from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
-from scipy import sparse
-from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (makes sparse.linalg available)
-from transformers import AutoModel, AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments
+from datasets import Dataset, DatasetDict
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import speed_metrics
 
-from data_scripts import load_built_dataset
 from modeling.bert4rec import (
     MASK_ITEM_INDEX,
     NUM_SPECIAL_ITEMS,
@@ -50,14 +42,22 @@ from modeling.bert4rec import (
 )
 
 from .config import RecommenderConfig
-from .hub import dataset_licence
-from .ranking import KS, draw_negatives, rank_recommendations
-from .results import RESULTS_FILE, environment_summary, model_summary, results_header, weights_size_mb, write_json
-from .teacher import sentence_embeddings
-
-# What `bert4rec.model` can build (RecommenderConfig.model), and the name each goes by in results tables.
-MODELS = {"bert4rec": "BERT4Rec", "sasrec_plus": "SASRec+ (causal, full-softmax CE)"}
-RECOMMENDER_BASELINES = ("most_popular", "item_cooccurrence")
+from .ranking import KS, rank_recommendations
+from .recsys_data import (
+    COLD_START_SPLIT,
+    _check_split,
+    _encoded_eval_split,
+    _item_lists,
+    build_item_vocabulary,
+    cooccurrence_item_embeddings,
+    encode_items,
+    encode_titles,
+    genre_matrix,
+    hold_out_items,
+    item_texts,
+)
+from .recsys_results import _model_scores, _to_columns, evaluate_recommender, format_results_table
+from .results import RESULTS_FILE, weights_size_mb, write_json
 
 # TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
 DEFAULT_TRAINING_ARGS = {
@@ -87,263 +87,6 @@ DEFAULT_TRAINING_ARGS = {
 }
 
 
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Data: check the contract, build the item vocabulary, encode histories
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _check_split(split: Dataset, name: str, needs_targets: bool) -> None:
-    required = ["item_ids"] + (["targets"] if needs_targets else [])
-    missing = [column for column in required if column not in split.column_names]
-    if missing:
-        raise ValueError(
-            f"Split {name!r} has no column {', '.join(map(repr, missing))} (columns: {', '.join(split.column_names)}). "
-            "Sequential recommendation data needs `item_ids` (the history) and, outside train, `targets`; build it "
-            "with `python -m data_scripts build movielens_...`."
-        )
-
-
-def _item_lists(split: Dataset, name: str, column: str) -> list[list[int]]:
-    """A list column as lists of Python ints; a non-integer item is an error naming split, row, user and value."""
-    rows = split[column]
-    user_ids = split["user_id"] if "user_id" in split.column_names else None
-    checked = []
-    for row, items in enumerate(rows):
-        if items is None:
-            items = []
-        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
-            raise ValueError(_bad_row(name, row, user_ids, column, f"is {items!r}, not a list of item ids"))
-        for item in items:
-            # JSON readers turn a column into floats when one value is a float: 12.0 is still item 12.
-            integral_float = isinstance(item, float) and item.is_integer()
-            if isinstance(item, bool) or not (isinstance(item, Integral) or integral_float):
-                raise ValueError(
-                    _bad_row(name, row, user_ids, column, f"holds {item!r}, which is not an integer item id")
-                    + " Item ids must be integers (e.g. MovieLens MovieIDs); fix or drop that row."
-                )
-        checked.append([int(item) for item in items])
-    return checked
-
-
-def _bad_row(split: str, row: int, user_ids, column: str, problem: str) -> str:
-    user = f" (user_id {user_ids[row]})" if user_ids is not None else ""
-    return f"Split {split!r}, row {row}{user}: {column} {problem}."
-
-
-def load_recommendation_dataset(
-    name_or_path: str, revision: str | None = None, sequences_config: str = "sequences", items_config: str = "items"
-) -> tuple[DatasetDict, Dataset | None]:
-    """The `sequences` splits and the `items` table (None when the dataset has no such config) of a dataset
-    folder written by `data_scripts` or a Hub dataset id, read fresh (`data_scripts.load_built_dataset`)."""
-
-
-    configs = get_dataset_config_names(name_or_path, revision=revision)
-    if sequences_config not in configs:
-        raise ValueError(
-            f"{name_or_path} has no {sequences_config!r} config (it has {', '.join(configs)}); build a sequential "
-            "recommendation dataset with `python -m data_scripts build movielens_1m_sasrec --source ... --out ...`."
-        )
-    dataset = load_built_dataset(name_or_path, sequences_config, revision=revision)
-    items = None
-    if items_config in configs:
-        items = load_built_dataset(name_or_path, items_config, revision=revision, split="train")
-    return dataset, items
-
-
-def build_item_vocabulary(
-    dataset: DatasetDict, items: Dataset | None = None, catalogue: str = "sequences"
-) -> ItemVocabulary:
-    """The catalogue in ascending item-id order: every item in any split's histories and targets, plus (with
-    `catalogue="items"`) every item of the `items` table, so items nobody interacted with can still be scored
-    through their content features. Titles and genres come from `items` when given."""
-    item_set: set[int] = set()
-    for name, split in dataset.items():
-        for column in ("item_ids", "targets"):
-            if column in split.column_names:
-                for items_row in _item_lists(split, name, column):
-                    item_set.update(items_row)
-    metadata: dict[int, tuple[str | None, list[str]]] = {}
-    if items is not None:
-        if "item_id" not in items.column_names:
-            raise ValueError(f"The items table has no `item_id` column (columns: {', '.join(items.column_names)}).")
-        titles = items["title"] if "title" in items.column_names else [None] * len(items)
-        genres = items["genres"] if "genres" in items.column_names else [[] for _ in range(len(items))]
-        for row, item_id in enumerate(items["item_id"]):
-            if isinstance(item_id, bool) or not isinstance(item_id, Integral):
-                raise ValueError(f"Items table, row {row}: item_id {item_id!r} is not an integer item id.")
-            metadata[int(item_id)] = (titles[row], list(genres[row] or []))
-        if catalogue == "items":
-            item_set.update(metadata)
-    if not item_set:
-        raise ValueError("The dataset holds no items: every `item_ids` list is empty.")
-    item_ids = sorted(item_set)
-    return ItemVocabulary(
-        item_ids,
-        [metadata.get(item, (None, []))[0] for item in item_ids],
-        [metadata.get(item, (None, []))[1] for item in item_ids],
-    )
-
-
-def encode_items(lists: Sequence[Sequence[int]], vocabulary: ItemVocabulary, where: str) -> list[list[int]]:
-    """Original item ids -> vocabulary indexes; an unknown id names the split and row."""
-    return [[vocabulary.index(item, f"{where}, row {row}") for item in items] for row, items in enumerate(lists)]
-
-
-COLD_START_SPLIT = "test_cold_start"
-
-
-def hold_out_items(
-    dataset: DatasetDict, fraction: float, seed: int = 0, test_split: str = "test"
-) -> tuple[DatasetDict, list[int]]:
-    """True cold start: a seeded random `fraction` of the catalogue (every item in any split) is taken out of the
-    data entirely, and a `test_cold_start` split asks for those items.
-
-    In `train`, `validation` and `test` the held-out items are removed from every history (and its aligned
-    `timestamps` / `ratings`) and from every target list; rows left without a target are dropped, so no held-out
-    item is ever trained on, validated on, or read as input. `test_cold_start` has one row per user of `test_split`
-    whose full sequence (history + targets) holds a held-out item: the target is the user's last held-out item, the
-    history the items before it with the held-out ones removed. (That user's later interactions with other items
-    may be in training; the held-out item never is.) Returns the new DatasetDict and the held-out item ids."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"The share of items held out for cold start must lie strictly between 0 and 1, got {fraction}.")
-    if test_split not in dataset:
-        raise ValueError(f"The dataset has no {test_split!r} split to draw cold-start targets from.")
-    catalogue: set[int] = set()
-    lists = {}
-    for name, split in dataset.items():
-        for column in ("item_ids", "targets"):
-            if column in split.column_names:
-                lists[name, column] = _item_lists(split, name, column)
-                catalogue.update(item for row in lists[name, column] for item in row)
-    items = sorted(catalogue)
-    count = max(1, round(fraction * len(items)))
-    held_out = sorted(int(item) for item in np.random.default_rng(seed).choice(items, size=count, replace=False))
-    cold = set(held_out)
-
-    splits = {}
-    for name, split in dataset.items():
-        histories = lists[name, "item_ids"]
-        keep_positions = [[i for i, item in enumerate(row) if item not in cold] for row in histories]
-        columns = {column: split[column] for column in split.column_names}
-        for column in ("item_ids", "timestamps", "ratings"):  # the columns aligned with item_ids
-            if column in columns:
-                columns[column] = [[row[i] for i in keep] for row, keep in zip(columns[column], keep_positions)]
-        rows = range(len(split))
-        if (name, "targets") in lists:
-            columns["targets"] = [[item for item in row if item not in cold] for row in lists[name, "targets"]]
-            if name != "train":
-                rows = [row for row in rows if columns["targets"][row]]
-        splits[name] = Dataset.from_dict({c: [v[row] for row in rows] for c, v in columns.items()}, features=split.features)
-
-    test = dataset[test_split]
-    cold_rows = {"user_id": [], "item_ids": [], "targets": []}
-    test_targets = lists[test_split, "targets"] if (test_split, "targets") in lists else [[] for _ in range(len(test))]
-    user_ids = test["user_id"] if "user_id" in test.column_names else list(range(len(test)))
-    for row, (history, targets) in enumerate(zip(lists[test_split, "item_ids"], test_targets)):
-        sequence = history + targets
-        positions = [i for i, item in enumerate(sequence) if item in cold]
-        if not positions:
-            continue
-        before = [item for item in sequence[: positions[-1]] if item not in cold]
-        if before:
-            cold_rows["user_id"].append(int(user_ids[row]))
-            cold_rows["item_ids"].append(before)
-            cold_rows["targets"].append([sequence[positions[-1]]])
-    if not cold_rows["user_id"]:
-        raise ValueError(f"No user of split {test_split!r} has a held-out item after some other item; hold out more.")
-    features = Features({"user_id": Value("int64"), "item_ids": HFSequence(Value("int64")), "targets": HFSequence(Value("int64"))})
-    splits[COLD_START_SPLIT] = Dataset.from_dict(cold_rows, features=features)
-    return DatasetDict(splits), held_out
-
-
-def genre_matrix(vocabulary: ItemVocabulary) -> tuple[torch.Tensor, list[str]]:
-    """(vocab_size, num_genres) multi-hot genres, one row per vocabulary index (padding and [MASK] rows zero)."""
-    names = vocabulary.genre_names
-    column = {name: j for j, name in enumerate(names)}
-    matrix = torch.zeros(len(vocabulary) + NUM_SPECIAL_ITEMS, len(names))
-    for i, genres in enumerate(vocabulary.genres):
-        for genre in genres:
-            matrix[i + NUM_SPECIAL_ITEMS, column[genre]] = 1.0
-    return matrix, names
-
-
-def cooccurrence_item_embeddings(
-    sequences: Sequence[Sequence[int]], num_items: int, dim: int, window: int = 5, std: float = 0.02, seed: int = 0
-) -> torch.Tensor:
-    """(num_items, dim) item vectors from the truncated SVD of the positive pointwise mutual information of item
-    co-occurrence within `window` steps of the (catalogue-column) training sequences, scaled to standard deviation
-    `std`. Items that co-occur get nearby vectors; items without co-occurrence get small random vectors."""
-    counts = ItemCooccurrence(num_items, window=window, directed=False).fit(sequences).matrix.tocoo()
-    generator = torch.Generator().manual_seed(seed)
-    embeddings = torch.randn(num_items, dim, generator=generator) * std
-    if counts.nnz == 0 or num_items < 3:
-        return embeddings
-    total = counts.data.sum()
-    row_sums = np.asarray(counts.sum(axis=1)).ravel()
-    pmi = np.log(counts.data * total / (row_sums[counts.row] * row_sums[counts.col]))
-    positive = pmi > 0
-    ppmi = sparse.csr_matrix((pmi[positive], (counts.row[positive], counts.col[positive])), shape=counts.shape)
-    rank = min(dim, num_items - 2)
-    if ppmi.nnz == 0 or rank < 1:
-        return embeddings
-    left, singular, _ = sparse.linalg.svds(ppmi, k=rank, random_state=seed)
-    vectors = left * np.sqrt(singular)
-    vectors *= std / max(vectors.std(), 1e-12)
-    seen = torch.as_tensor(np.asarray((ppmi != 0).sum(axis=1)).ravel() > 0)
-    embeddings[seen] = 0.0  # the SVD carries everything known about these items; the others stay random
-    embeddings[seen, :rank] = torch.as_tensor(vectors, dtype=torch.float32)[seen]
-    return embeddings
-
-
-TITLE_TEXTS = ("title", "title_and_genres")
-
-
-def item_texts(vocabulary: ItemVocabulary, text: str = "title") -> list[str | None]:
-    """What the title encoder reads for each item: its title, or its title and genres as a sentence
-    ("Toy Story (1995). Genres: Animation, Children's, Comedy."); None for an item with neither."""
-    if text not in TITLE_TEXTS:
-        raise ValueError(f"bert4rec.title_text must be one of {', '.join(TITLE_TEXTS)}, got {text!r}.")
-    texts = []
-    for title, genres in zip(vocabulary.titles, vocabulary.genres):
-        if text == "title_and_genres" and genres:
-            title = f"{title}. Genres: {', '.join(genres)}." if title else f"Genres: {', '.join(genres)}."
-        texts.append(title or None)
-    return texts
-
-
-def encode_titles(
-    titles: Sequence[str | None],
-    encoder: str,
-    tokenizer: str | None = None,
-    batch_size: int = 128,
-    max_length: int = 32,
-    prefix: str = "",
-) -> torch.Tensor:
-    """Sentence vectors of a BERT-like encoder for each item text (`item_texts`): `prefix` + text, mean-pooled last
-    hidden states, L2-normalised (`mbert_tiny_hub.teacher.sentence_embeddings`, the e5 recipe: the teacher
-    `teachers/multilingual-e5-small` with prefix "query: ", or an mBERT-Tiny folder); a missing text gets a zero
-    vector. Computed once; the vectors are frozen features of the recommender."""
-
-
-    tokenizer_source = tokenizer or encoder
-    try:
-        title_tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
-    except (OSError, ValueError) as error:
-        raise ValueError(
-            f"Could not load a tokenizer for the title encoder from {tokenizer_source!r} ({error}); set "
-            "bert4rec.title_tokenizer to the tokenizer the encoder was trained with."
-        ) from None
-    model = AutoModel.from_pretrained(encoder).eval()
-    vectors = torch.zeros(len(titles), model.config.hidden_size)
-    present = [i for i, title in enumerate(titles) if title]
-    with torch.no_grad():
-        encoded = sentence_embeddings(
-            model, title_tokenizer, [titles[i] for i in present], prefix, max_length, batch_size, normalize=True
-        )
-    vectors[present] = torch.as_tensor(encoded, dtype=torch.float32)
-    return vectors
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -473,29 +216,6 @@ class Bert4RecTrainer(Trainer):
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
-
-
-def _to_columns(indexes: Sequence[int]) -> list[int]:
-    """Vocabulary indexes -> catalogue columns (what the ranking metrics index)."""
-    return [index - NUM_SPECIAL_ITEMS for index in indexes]
-
-
-def _model_scores(model: Bert4RecForSequentialRecommendation, histories: Sequence[Sequence[int]], batch_size: int):
-    """Yield (scores over catalogue columns, rows) batch by batch, model in eval mode. Rows are batched by history
-    length (shortest first) so that little compute goes to padding."""
-    keep = model.config.max_position_embeddings - 1
-    order = sorted(range(len(histories)), key=lambda row: min(len(histories[row]), keep))
-    was_training = model.training
-    model.eval()
-
-    try:
-        starts = range(0, len(order), batch_size)
-        for start in tqdm(starts, desc=f"Scoring {len(order):,} users", unit="batch", leave=False):
-            rows = order[start : start + batch_size]
-            scores = model.score_histories([histories[row] for row in rows], batch_size=batch_size)
-            yield scores[:, NUM_SPECIAL_ITEMS:].cpu().numpy(), rows
-    finally:
-        model.train(was_training)
 
 
 def _training_arguments(training_args: TrainingArguments | Mapping[str, Any] | None) -> TrainingArguments:
@@ -701,254 +421,6 @@ def train_bert4rec(
     return model, results
 
 
-def _encoded_eval_split(split: Dataset, name: str, vocabulary: ItemVocabulary) -> Dataset:
-    histories = encode_items(_item_lists(split, name, "item_ids"), vocabulary, f"split {name!r}")
-    targets = encode_items(_item_lists(split, name, "targets"), vocabulary, f"split {name!r} targets")
-    keep = [row for row in range(len(histories)) if histories[row] and targets[row]]
-    if not keep:
-        raise ValueError(f"Split {name!r} has no row with both a history and a target to evaluate.")
-    return Dataset.from_dict(
-        {"input_ids": [histories[row] for row in keep], "target_ids": [targets[row] for row in keep]}
-    )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Baselines: fitted on the training sequences, scored over the same catalogue columns as the model
-# ---------------------------------------------------------------------------------------------------------------
-
-
-class MostPopular:
-    """Every user gets the items with the most training interactions (seen items are excluded by the metrics)."""
-
-    name = "most_popular"
-
-    def __init__(self, num_items: int):
-        self.num_items = num_items
-        self.counts = np.zeros(num_items, dtype=np.float64)
-
-    def fit(self, sequences: Sequence[Sequence[int]]) -> "MostPopular":
-        for sequence in sequences:
-            np.add.at(self.counts, np.asarray(sequence, dtype=np.int64), 1.0)
-        return self
-
-    def score(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
-        return np.broadcast_to(self.counts, (len(histories), self.num_items))
-
-
-class ItemCooccurrence:
-    """Item-to-item co-occurrence ("sequential rules"): C[i, j] sums 1/d over training sequences in which j follows
-    i at distance d <= `window` (both directions when `directed` is false). A user's score for j is
-    sum_i decay^age(i) * C[i, j] over their `history_length` most recent items (age 0 = the latest); items with no
-    co-occurrence fall back to popularity order."""
-
-    name = "item_cooccurrence"
-
-    def __init__(
-        self, num_items: int, window: int = 5, history_length: int = 10, decay: float = 0.8, directed: bool = True
-    ):
-        self.num_items, self.window, self.history_length = num_items, window, history_length
-        self.decay, self.directed = decay, directed
-        self.matrix = sparse.csr_matrix((num_items, num_items))
-        self.popularity = np.zeros(num_items)
-
-    def fit(self, sequences: Sequence[Sequence[int]]) -> "ItemCooccurrence":
-        rows, cols, values = [], [], []
-        matrix = sparse.csr_matrix((self.num_items, self.num_items))
-        for number, sequence in enumerate(sequences):
-            sequence = np.asarray(sequence, dtype=np.int64)
-            np.add.at(self.popularity, sequence, 1.0)
-            for distance in range(1, min(self.window, len(sequence) - 1) + 1):
-                rows.append(sequence[:-distance])
-                cols.append(sequence[distance:])
-                values.append(np.full(len(sequence) - distance, 1.0 / distance))
-            if (number + 1) % 1000 == 0 or number == len(sequences) - 1:
-                if rows:  # sum in chunks so memory stays bounded on long histories
-                    chunk = sparse.coo_matrix(
-                        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(self.num_items, self.num_items),
-                    ).tocsr()
-                    matrix = matrix + chunk
-                rows, cols, values = [], [], []
-        self.matrix = (matrix + matrix.T).tocsr() if not self.directed else matrix.tocsr()
-        return self
-
-    def score(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
-        rows, cols, weights = [], [], []
-        for row, history in enumerate(histories):
-            recent = list(history)[-self.history_length :]
-            for age, item in enumerate(reversed(recent)):
-                rows.append(row)
-                cols.append(item)
-                weights.append(self.decay**age)
-        user_weights = sparse.csr_matrix((weights, (rows, cols)), shape=(len(histories), self.num_items))
-        scores = np.asarray((user_weights @ self.matrix).todense())
-        # Popularity breaks ties (and ranks items that never co-occurred) without reordering any co-occurrence.
-        smallest = self.matrix.data.min() * self.decay ** (self.history_length - 1) if self.matrix.nnz else 1.0
-        return scores + 0.5 * smallest * self.popularity / max(self.popularity.max(), 1.0)
-
-
-def fit_recommender_baselines(
-    names: Sequence[str], num_items: int, train_sequences: Sequence[Sequence[int]], cooccurrence: Mapping | None = None
-) -> dict[str, Any]:
-    baselines = {}
-    for name in names:
-        if name == "most_popular":
-            baselines[name] = MostPopular(num_items).fit(train_sequences)
-        elif name == "item_cooccurrence":
-            baselines[name] = ItemCooccurrence(num_items, **dict(cooccurrence or {})).fit(train_sequences)
-        else:
-            raise ValueError(f"Unknown baseline {name!r}: choose from {', '.join(RECOMMENDER_BASELINES)}.")
-    return baselines
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Evaluation: model + baselines, full and sampled ranking, results JSON
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def evaluate_recommender(
-    model_or_path: Bert4RecForSequentialRecommendation | str | os.PathLike,
-    dataset: DatasetDict,
-    split: str = "test",
-    *,
-    train_split: str = "train",
-    ks: Sequence[int] = KS,
-    num_negatives: int = 100,
-    seed: int = 0,
-    rare_item_threshold: int | None = 10,
-    baselines: Sequence[str] = RECOMMENDER_BASELINES,
-    cooccurrence: Mapping[str, Any] | None = None,
-    batch_size: int = 256,
-    dataset_name_or_path: str | None = None,
-    command: str | None = None,
-) -> dict:
-    """Full-ranking and sampled (uniform and popularity, `num_negatives` each) Recall@K / NDCG@K / MRR of the model
-    and the baselines on `split`, seen items excluded; one target (leave-one-out) or several (last k) per user.
-    Users whose targets all have at most `rare_item_threshold` training interactions are also reported apart
-    (`full_rare_targets`). Returns CONTRIBUTING.md's results JSON (task "sequential-recommendation")."""
-    if isinstance(model_or_path, (str, os.PathLike)):
-        name_or_path = str(model_or_path)
-        model = Bert4RecForSequentialRecommendation.from_pretrained(name_or_path)
-    else:
-        model = model_or_path
-        name_or_path = getattr(model, "name_or_path", "") or ""
-    vocabulary = model.item_vocabulary
-    if vocabulary is None:
-        raise ValueError(f"Model {name_or_path!r} has no item vocabulary (item_vocab.json); cannot map item ids.")
-    for name, needs_targets in ((train_split, False), (split, True)):
-        if name not in dataset:
-            raise ValueError(f"The dataset has no {name!r} split (splits: {', '.join(dataset)}).")
-        _check_split(dataset[name], name, needs_targets)
-
-    num_items = len(vocabulary)
-    evaluated = _encoded_eval_split(dataset[split], split, vocabulary)
-    histories = [_to_columns(row) for row in evaluated["input_ids"]]
-    targets = [_to_columns(row) for row in evaluated["target_ids"]]
-    train_sequences = [
-        [i - NUM_SPECIAL_ITEMS for i in row]
-        for row in encode_items(_item_lists(dataset[train_split], train_split, "item_ids"), vocabulary, train_split)
-    ]
-    fitted = fit_recommender_baselines(baselines, num_items, train_sequences, cooccurrence)
-    popularity = MostPopular(num_items).fit(train_sequences).counts
-    negatives = {
-        "sampled_uniform": draw_negatives(targets, histories, num_items, num_negatives, "uniform", seed=seed),
-        "sampled_popularity": draw_negatives(
-            targets, histories, num_items, num_negatives, "popularity", popularity, seed=seed + 1
-        ),
-    }
-    rare_rows = None
-    if rare_item_threshold is not None:
-        rare_rows = [
-            row for row, items in enumerate(targets) if all(popularity[t] <= rare_item_threshold for t in items)
-        ]
-
-    def batches_of(scorer: Callable[[list[list[int]]], np.ndarray]):
-        for start in range(0, len(histories), batch_size):
-            rows = list(range(start, min(start + batch_size, len(histories))))
-            yield scorer([histories[row] for row in rows]), rows
-
-    started = time.time()
-    model_batches = _model_scores(model, list(evaluated["input_ids"]), batch_size)
-    report = {"model": rank_recommendations(model_batches, targets, histories, negatives, rare_rows, ks)}
-    model_seconds = time.time() - started
-    report["baselines"] = {
-        name: rank_recommendations(batches_of(baseline.score), targets, histories, negatives, rare_rows, ks)
-        for name, baseline in fitted.items()
-    }
-    target_counts = sorted({len(row) for row in targets})
-    protocol = "leave_one_out" if target_counts == [1] else f"last_k (k = {', '.join(map(str, target_counts))})"
-    summary = model_summary(model, name_or_path or None)
-    summary.update(architecture="sasrec_plus" if model.config.causal else "bert4rec", preset=model.config.preset)
-    return {
-        **results_header("sequential-recommendation", command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
-        "model": summary,  # architecture: a key of MODELS
-        "dataset": {
-            "name_or_path": dataset_name_or_path,
-            "config": "sequences",
-            "split": split,
-            "train_split": train_split,
-            "protocol": protocol,
-            "num_examples": len(histories),
-            "num_items": num_items,
-            "history": f"the {split} split's item_ids; items in it are excluded from the ranking",
-            **_dataset_licence(dataset_name_or_path),
-        },
-        "evaluation": {
-            "ks": list(ks),
-            "num_negatives": num_negatives,
-            "negative_sampling": ["uniform", "popularity (training interaction counts)"],
-            "seed": seed,
-            "exclude_seen": True,
-            "rare_item_threshold": rare_item_threshold,
-            "num_rare_target_examples": len(rare_rows) if rare_rows is not None else None,
-            "ties": "equal scores ordered by item index",
-            "model_scoring_seconds": round(model_seconds, 1),
-        },
-        "results": report,
-        "environment": environment_summary(model.device),
-    }
-
-
-def _dataset_licence(name_or_path: str | None) -> dict:
-    """The dataset card's licence (`mbert_tiny_hub.hub.dataset_licence`): a public push of a recommender whose item
-    vocabulary (titles, genres) comes from a dataset that may not be redistributed is refused."""
-
-    return dataset_licence(name_or_path)
-
-
-def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
-    """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10 (popularity negatives),
-    model and baselines, with the cold-start rows when the run held items out, and the training time when known."""
-    header = [f"Recall@{k}" for k in ks] + [f"NDCG@{k}" for k in ks]
-    negatives = results.get("evaluation", {}).get("num_negatives", 100)
-    header += ["MRR", f"sampled HR@10 ({negatives} popularity negatives)", f"sampled NDCG@10 ({negatives} popularity negatives)"]
-    lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
-    model_name = MODELS[results["model"].get("architecture", "bert4rec")]
-    rows = [(model_name, results["results"]["model"])] + list(results["results"]["baselines"].items())
-    cold = results.get("cold_start")
-    if cold:
-        where = f"cold-start targets ({cold['num_held_out_items']:,} held-out items, {cold['num_examples']:,} users)"
-        rows.append((f"*{where}*", None))
-        rows += [(f"{model_name}, cold start", cold["results"]["model"])]
-        rows += [(f"{baseline}, cold start", report) for baseline, report in cold["results"]["baselines"].items()]
-    for name, report in rows:
-        if report is None:
-            lines.append(f"| {name} |" + " |" * len(header))
-            continue
-        full, sampled = report["full"], report.get("sampled_popularity", {})
-        values = [full[f"recall@{k}"] for k in ks] + [full[f"ndcg@{k}"] for k in ks] + [full["mrr"]]
-        values += [sampled.get("recall@10", float("nan")), sampled.get("ndcg@10", float("nan"))]
-        lines.append(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
-    training = results.get("training")
-    if training:
-        lines.append(
-            f"\n{model_name}: {training['train_runtime_s']:,} s of training, {training['epochs']} epochs, "
-            f"{training['global_steps']:,} steps, {training.get('threads')} threads; "
-            f"{results['dataset']['num_examples']:,} test users, {results['dataset']['protocol']}."
-        )
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m mbert_tiny_hub.recsys RESULTS_JSON...`: print the results table of each finished run."""
 
@@ -960,28 +432,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
-    "RECOMMENDER_BASELINES",
     "DEFAULT_TRAINING_ARGS",
     "Bert4RecTrainer",
-    "COLD_START_SPLIT",
     "ClozeCollator",
-    "ItemCooccurrence",
-    "MODELS",
-    "MostPopular",
     "NextItemCollator",
     "build_bert4rec_trainer",
-    "build_item_vocabulary",
     "build_recommender",
-    "cooccurrence_item_embeddings",
-    "encode_items",
-    "encode_titles",
-    "evaluate_recommender",
-    "fit_recommender_baselines",
-    "format_results_table",
-    "genre_matrix",
-    "hold_out_items",
-    "item_texts",
-    "load_recommendation_dataset",
     "train_bert4rec",
 ]
 

@@ -10,19 +10,10 @@ from datasets import Dataset, DatasetDict, Features, Sequence, Value, load_datas
 
 from mbert_tiny_hub.config import RecommenderConfig
 from mbert_tiny_hub.results import SCHEMA_VERSION, environment_summary, weights_size_mb
-from mbert_tiny_hub.recsys import (
-    ItemCooccurrence,
-    MostPopular,
-    build_bert4rec_trainer,
-    build_item_vocabulary,
-    cooccurrence_item_embeddings,
-    evaluate_recommender,
-    encode_titles,
-    format_results_table,
-    hold_out_items,
-    item_texts,
-    train_bert4rec,
-)
+from mbert_tiny_hub.recsys import build_bert4rec_trainer, train_bert4rec
+from mbert_tiny_hub.recsys_baselines import ItemCooccurrence, MostPopular
+from mbert_tiny_hub.recsys_data import build_item_vocabulary, cooccurrence_item_embeddings, encode_titles, hold_out_items, item_texts
+from mbert_tiny_hub.recsys_results import evaluate_recommender, format_results_table
 from modeling.bert4rec import Bert4RecForSequentialRecommendation
 
 FEATURES = Features(

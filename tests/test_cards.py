@@ -250,7 +250,7 @@ def test_source_language_codes_become_the_hubs_codes_through_results_json(model_
     mapping is read from the dataset card once, into results.json; the card generator never reads the dataset card."""
     import shutil
 
-    from mbert_tiny_hub.hub import dataset_card_facts
+    from mbert_tiny_hub.hub_checks import dataset_card_facts
 
     data_dir = tmp_path / "brighter-like"
     data_dir.mkdir()
@@ -331,7 +331,7 @@ def test_widget_has_one_test_split_example_per_language_and_the_plots_are_embedd
 
     from test_training_support import make_classification_dataset
 
-    from mbert_tiny_hub.hub import dataset_card_facts
+    from mbert_tiny_hub.hub_checks import dataset_card_facts
 
     data_dir = make_classification_dataset(tmp_path / "emotions")
     results = classification_results(name_or_path=str(data_dir))
@@ -357,7 +357,7 @@ def test_widget_has_one_test_split_example_per_language_and_the_plots_are_embedd
 
 
 def test_texts_of_a_dataset_that_may_not_be_redistributed_never_become_widget_examples(model_dir, tmp_path):
-    from mbert_tiny_hub.hub import dataset_card_facts
+    from mbert_tiny_hub.hub_checks import dataset_card_facts
     from test_training_support import make_classification_dataset
 
     data_dir = make_classification_dataset(tmp_path / "private-data")

@@ -18,7 +18,7 @@ from transformers import AutoTokenizer
 from data_scripts import load_built_dataset
 
 from ..config import ConfigError, ExperimentConfig
-from ..hub import is_hub_id
+from ..hub_checks import is_hub_id
 
 
 logger = logging.getLogger(__name__)

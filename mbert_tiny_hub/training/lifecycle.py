@@ -26,7 +26,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from data_scripts import dataset_card_metadata
 from modeling.mbert_tiny import MBertTinyPreTrainedModel, remote_code
 
-from .. import cards, hub
+from .. import cards, hub, hub_checks
 from ..config import ConfigError, ExperimentConfig, save_config
 from ..evaluation import plot_results
 from ..results import RESULTS_FILE, weights_size_mb, write_json
@@ -130,19 +130,19 @@ def hub_repo_id(config: ExperimentConfig, options: RunOptions) -> str | None:
 
 def check_before_pushing(config: ExperimentConfig, options: RunOptions, repo_id: str) -> None:
     """The project's checks in front of the Trainer's Hub integration, before any training: the repo id, the Hub and
-    the token (`hub.check_push_access`), and, for a public repo, the licence of what checkpoints carry: a
+    the token (`hub_checks.check_push_access`), and, for a public repo, the licence of what checkpoints carry: a
     recommender's checkpoints hold its item vocabulary (titles and genres copied from the training data), so its
-    dataset must be redistributable (the rule `hub.check_licence` applies to the finished folder)."""
+    dataset must be redistributable (the rule `hub_checks.check_licence` applies to the finished folder)."""
     try:
-        hub.check_push_access(repo_id, "model")
+        hub_checks.check_push_access(repo_id, "model")
     except hub.PublishError as error:
         raise ConfigError(f"--push_to_hub {repo_id}: {error}") from None
     if config.task == "bert4rec" and config.data.dataset and not push_private(config, options):
         metadata = dataset_card_metadata(config.data.dataset, revision=config.data.revision)
-        if not hub.is_redistributable(metadata):
+        if not hub_checks.is_redistributable(metadata):
             raise ConfigError(
                 f"{config.source}: refusing to push to the public repository {repo_id}: the card of "
-                f"{config.data.dataset} says it may not be redistributed (licence: {hub.licence_text(metadata)}), "
+                f"{config.data.dataset} says it may not be redistributed (licence: {hub_checks.licence_text(metadata)}), "
                 "and every checkpoint pushed carries its item titles. Push to a private repository (--private)."
             )
 

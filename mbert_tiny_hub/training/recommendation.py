@@ -5,6 +5,7 @@ from __future__ import annotations
 from transformers import TrainingArguments
 
 from .. import recsys
+from ..recsys_data import load_recommendation_dataset
 from ..config import ConfigError, ExperimentConfig, save_config
 from .arguments import RunTotals, resolve_training, set_process_log_level
 from .lifecycle import Run, command_line, start_training
@@ -12,12 +13,12 @@ from .lifecycle import Run, command_line, start_training
 
 def load_recommendation_data(config: ExperimentConfig):
     """The `sequences` splits and the `items` table of a sequential-recommendation dataset (data_scripts folder or
-    Hub id), read fresh (`mbert_tiny_hub.recsys.load_recommendation_dataset`)."""
+    Hub id), read fresh (`mbert_tiny_hub.recsys_data.load_recommendation_dataset`)."""
     name, source = config.data.dataset, config.source
     if not name:
         raise ConfigError(f"{source}: task bert4rec needs data.dataset (e.g. data/movielens_1m_sasrec).")
     try:
-        return recsys.load_recommendation_dataset(name, revision=config.data.revision)
+        return load_recommendation_dataset(name, revision=config.data.revision)
     except ValueError as error:  # no `sequences` config: the message says how to build one
         raise ConfigError(f"{source}: {error}") from None
     except Exception as error:  # noqa: BLE001 - wrapped with the config's context
