@@ -38,7 +38,8 @@ from huggingface_hub.repocard import metadata_load
 
 from data_scripts import dataset_card_metadata
 
-from .cards import set_card_base_model, without_local_paths, write_model_card
+from .card_metadata import without_local_paths
+from .cards import set_card_base_model, write_model_card
 
 logger = logging.getLogger(__name__)
 
