@@ -5,6 +5,9 @@ Every number in a card comes from the results JSON (`results.json`, schema in CO
 or the adapter config; none is typed by hand. A section whose numbers are absent (no latency, no transfer run, no
 baselines) is left out, and the renderer refuses to print `None`.
 
+The metadata (`model-index`, tags, widget) comes from `mbert_tiny_hub.card_metadata`, the Markdown body from
+`mbert_tiny_hub.card_rendering`.
+
     write_model_card("outputs/mbert-tiny4-brighter", "outputs/mbert-tiny4-brighter/results.json",
                      repo_id="org/mbert-tiny4-brighter")
 """
@@ -13,18 +16,38 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
-from typing import Any
 
-import jinja2
 import yaml
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import ModelCard, ModelCardData
 
+from .card_metadata import (
+    _dataset_pretty_name,
+    _hub_dataset_ids,
+    _hub_languages,
+    _looks_like_hub_id,
+    _metric_ids,
+    _mlm_summary,
+    _tags,
+    eval_results_from,
+    widget_examples,
+    without_local_paths,
+)
+from .card_rendering import (
+    MODEL_CARDS_DIR,
+    _adapter_summary,
+    _architecture,
+    _classification_tables,
+    _config_yaml,
+    _ranking_tables,
+    _training_summary,
+    _transfer_table,
+    max_input_length,
+    render_template,
+)
 from .card_validation import hub_language_code, validate_card_metadata
 from .files import atomic_write
 
-MODEL_CARDS_DIR = Path(__file__).resolve().parents[1] / "model_cards"
 TEMPLATES = {
     "text-classification": "mbert_tiny_classifier.md",
     "lora": "lora_adapter.md",
@@ -35,17 +58,6 @@ DEFAULT_LICENSE = "apache-2.0"
 # Explicit, never inferred: the Hub has no recommendation task, and left to infer from BERT4Rec's auto_map
 # (AutoModelForMaskedLM) it would offer a fill-mask widget that cannot run a recommender.
 PIPELINE_TAGS = {"text-classification": "text-classification", "fill-mask": "fill-mask", "sequential-recommendation": "other"}
-CLASSIFICATION_METRICS = (
-    ("accuracy", "accuracy", "Accuracy", None),
-    ("macro_f1", "f1", "Macro F1", "macro"),
-    ("micro_f1", "f1", "Micro F1", "micro"),
-    ("weighted_f1", "f1", "Weighted F1", "weighted"),
-)
-RANKING_PROTOCOLS = {
-    "full": "full ranking",
-    "sampled_uniform": "sampled, uniform negatives",
-    "sampled_popularity": "sampled, popularity negatives",
-}
 # Evaluation plots (written next to results.json by train.py and evaluate.py) that a card embeds, in this order.
 CARD_PLOTS = (
     ("per_language_f1.png", "Macro F1 per language, this model next to the baselines"),
@@ -54,7 +66,6 @@ CARD_PLOTS = (
     ("transfer.png", "Zero-shot cross-lingual transfer"),
     ("pareto.png", "Quality against latency"),
 )
-WIDGET_MAX_CHARS = 300
 # train_config values that say the model started from random weights (see `started_from_scratch`).
 SCRATCH_VALUES = {"random", "scratch", "from_scratch", "random_init", "none"}
 
@@ -217,107 +228,6 @@ def training_data_terms(dataset: dict) -> str | None:
     return text
 
 
-def without_local_paths(value):
-    """`value` (a string, or dicts and lists of them) with every local path replaced by its last component:
-    '/tmp/run/polar' and '../shared/data/polar' become 'polar'. Hub ids, URLs and other words are kept."""
-    if isinstance(value, dict):
-        return {key: without_local_paths(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [without_local_paths(item) for item in value]
-    if not isinstance(value, str):
-        return value
-    if any(char.isspace() for char in value):  # a command line: each word on its own
-        return re.sub(r"\S+", lambda match: without_local_paths(match.group(0)), value)
-    return _public_name(value)
-
-
-def _public_name(word: str) -> str:
-    prefix, _, path = word.rpartition("=")  # --out=/tmp/x
-    path = path.strip("'\"")
-    local = path.startswith(("/", "./", "../", "~")) or "/.." in path or (
-        "/" in path and not path.startswith(("http://", "https://")) and os.path.exists(path)
-    )
-    if not local:
-        return word
-    name = path.rstrip("/").rsplit("/", 1)[-1] or "."
-    return f"{prefix}={name}" if prefix else name
-
-
-def eval_results_from(results: dict) -> list[EvalResult]:
-    """The model's numbers in `results` as `EvalResult`s (the card's `model-index`); baselines stay in the body."""
-def eval_results_from(results: dict, dataset_id: str | None = None) -> list[EvalResult]:
-    """The model's numbers in `results` as `EvalResult`s (the card's `model-index`); baselines stay in the body.
-    `dataset_id` is the dataset's Hub id (default: its name_or_path when that is one, else the folder's name)."""
-    dataset = results.get("dataset") or {}
-    model_report = (results.get("results") or {}).get("model") or {}
-    common = {
-        "dataset_type": dataset_id or _dataset_type(dataset.get("name_or_path")),
-        "dataset_name": _dataset_pretty_name(dataset),
-        "dataset_config": dataset.get("config"),
-        "dataset_split": dataset.get("split"),
-    }
-    evals: list[EvalResult] = []
-    if results.get("task") == "text-classification":
-        task = {"task_type": "text-classification", "task_name": "Text Classification"}
-        exact = " (exact match)" if dataset.get("multi_label") else ""
-        for key, metric_type, name, average in CLASSIFICATION_METRICS:
-            if model_report.get(key) is not None:
-                evals.append(
-                    EvalResult(
-                        **task,
-                        **common,
-                        metric_type=metric_type,
-                        metric_value=model_report[key],
-                        metric_name=name + (exact if key == "accuracy" else ""),
-                        metric_args={"average": average} if average else None,
-                    )
-                )
-        for language, report in sorted((model_report.get("per_language") or {}).items()):
-            if report.get("macro_f1") is not None:
-                evals.append(
-                    EvalResult(
-                        **task,
-                        **common,
-                        metric_type="f1",
-                        metric_value=report["macro_f1"],
-                        metric_name=f"Macro F1 ({language})",
-                        metric_args={"average": "macro", "language": language},
-                    )
-                )
-    elif results.get("task") == "fill-mask" and model_report.get("perplexity") is not None:
-        corpus = _mlm_summary(results)["corpus"]
-        evals.append(
-            EvalResult(
-                task_type="fill-mask",
-                task_name="Masked Language Modeling",
-                dataset_type=_dataset_type(corpus[0]) if len(corpus) == 1 else "multilingual-corpus",
-                dataset_name=", ".join(str(c).rstrip("/").split("/")[-1] for c in corpus) or "held-out text",
-                dataset_split="held-out",
-                metric_type="perplexity",
-                metric_value=model_report["perplexity"],
-                metric_name="Perplexity (held-out MLM)",
-            )
-        )
-    elif results.get("task") == "sequential-recommendation":
-        task = {"task_type": "sequential-recommendation", "task_name": "Sequential Recommendation"}
-        for protocol, label in RANKING_PROTOCOLS.items():
-            for key, value in (model_report.get(protocol) or {}).items():
-                if not isinstance(value, (int, float)):
-                    continue
-                metric, k = _split_metric(key)
-                evals.append(
-                    EvalResult(
-                        **task,
-                        **common,
-                        metric_type=metric,
-                        metric_value=value,
-                        metric_name=f"{_metric_label(key)} ({label})",
-                        metric_args={"protocol": protocol, **({"k": k} if k else {})},
-                    )
-                )
-    return evals
-
-
 def started_from_scratch(train_config: dict | None) -> bool:
     """True when the train config says the weights started random: a `model.preset` with neither
     `model.name_or_path` nor `model.derive_from` (train.py's schema), or an explicit `init` of random / scratch /
@@ -344,172 +254,6 @@ def set_card_base_model(card_path: str | os.PathLike, base_model: str, replace: 
             card.data.tags = [tag.replace(old, base_model) for tag in card.data.tags]
     card.data.base_model = base_model
     Path(card_path).write_text(str(card), encoding="utf-8")
-
-
-def render_template(template_path: Path, **context: Any) -> str:
-    """Render a card template. `None` never reaches the page: printing one is a template bug and raises."""
-
-    def finalize(value):
-        if value is None:
-            raise ValueError(f"{template_path.name}: a template printed None; guard that field with `{{% if %}}`.")
-        return value
-
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(template_path.parent), str(MODEL_CARDS_DIR)]),
-        undefined=jinja2.StrictUndefined,
-        finalize=finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    environment.filters.update(num=_num, count=_count, ms=_ms, code=_code, sig=_sig)
-    text = environment.get_template(template_path.name).render(**context)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-# ----- tables -------------------------------------------------------------------------------------------------
-
-
-def _classification_tables(results: dict) -> dict:
-    reports = results.get("results") or {}
-    model = reports.get("model") or {}
-    baselines = {name: report for name, report in (reports.get("baselines") or {}).items() if report}
-    columns = ["model", *baselines]
-    all_reports = {"model": model, **baselines}
-    exact_match = " (exact match)" if (results.get("dataset") or {}).get("multi_label") else ""
-    headline = [
-        {
-            "label": name + (exact_match if key == "accuracy" else ""),
-            "cells": [all_reports[c].get(key) for c in columns],
-        }
-        for key, _, name, _ in CLASSIFICATION_METRICS
-        if model.get(key) is not None
-    ]
-    per_language = [
-        {
-            "label": f"{language} ({report['num_examples']:,} examples)" if report.get("num_examples") else language,
-            "cells": [
-                ((all_reports[c].get("per_language") or {}).get(language) or {}).get("macro_f1") for c in columns
-            ],
-        }
-        for language, report in sorted((model.get("per_language") or {}).items())
-    ]
-    per_class = [
-        {"label": label, **scores}
-        for label, scores in (model.get("per_class") or {}).items()
-        if isinstance(scores, dict)
-    ]
-    return {
-        "columns": [_baseline_label(c) for c in columns],
-        "headline": headline,
-        "per_language": per_language,
-        "per_class": per_class,
-        "num_examples": model.get("num_examples") or (results.get("dataset") or {}).get("num_examples"),
-    }
-
-
-def _ranking_tables(results: dict) -> dict:
-    reports = results.get("results") or {}
-    model = reports.get("model") or {}
-    baselines = {name: report for name, report in (reports.get("baselines") or {}).items() if report}
-    protocols = [p for p in RANKING_PROTOCOLS if model.get(p)]
-    metrics = sorted({key for p in protocols for key in model[p]}, key=_metric_sort_key)
-    negatives = (results.get("evaluation") or {}).get("num_negatives")
-    labels = {
-        protocol: label.replace("sampled, ", f"{negatives:,} sampled ") if negatives else label
-        for protocol, label in RANKING_PROTOCOLS.items()
-    }
-    by_protocol = {
-        "columns": [labels[p] for p in protocols],
-        "rows": [{"label": _metric_label(m), "cells": [model[p].get(m) for p in protocols]} for m in metrics],
-    }
-    comparison = None
-    if baselines and "full" in model:
-        columns = ["model", *baselines]
-        all_reports = {"model": model, **baselines}
-        comparison = {
-            "columns": [_baseline_label(c) for c in columns],
-            "rows": [
-                {"label": _metric_label(m), "cells": [(all_reports[c].get("full") or {}).get(m) for c in columns]}
-                for m in sorted(model["full"], key=_metric_sort_key)
-            ],
-        }
-    return {"by_protocol": by_protocol, "comparison": comparison}
-
-
-def _mlm_summary(results: dict | None) -> dict:
-    dataset = (results or {}).get("dataset") or {}
-    model = ((results or {}).get("results") or {}).get("model") or {}
-    corpus = dataset.get("corpus")
-    if isinstance(corpus, (str, dict)):
-        corpus = [corpus]
-    return {
-        "corpus": [source if isinstance(source, str) else source.get("dataset") or source.get("path")
-                   for source in corpus or []],
-        **{key: dataset.get(key) for key in ("num_texts", "train_blocks", "held_out_blocks", "block_size")},
-        **{key: model.get(key) for key in ("eval_loss", "perplexity", "first_eval_loss")},
-    }
-
-
-def _transfer_table(results: dict | None) -> dict | None:
-    transfer = (results or {}).get("transfer")
-    if not transfer or not transfer.get("macro_f1"):
-        return None
-    return {
-        "train_languages": transfer.get("train_languages") or [],
-        "test_languages": transfer.get("test_languages") or [],
-        "rows": sorted(transfer["macro_f1"].items()),
-    }
-
-
-def _training_summary(train_config: dict | None, training_args: dict | None) -> list[tuple[str, Any]]:
-    """Headline hyperparameters, from training_args.json (what the Trainer used) else the config's `training:`."""
-    source = dict((train_config or {}).get("training") or {})
-    source.update(training_args or {})
-    keys = (
-        "num_train_epochs", "max_steps", "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps",
-        "weight_decay", "warmup_ratio", "warmup_steps", "lr_scheduler_type", "optim", "seed", "metric_for_best_model",
-    )
-    rows = [(key, source[key]) for key in keys if source.get(key) not in (None, "", [])]
-    for section_name in ("loss", "lora", "distillation"):
-        section = (train_config or {}).get(section_name)
-        if isinstance(section, dict):
-            rows += [
-                (f"{section_name}.{k}", v)
-                for k, v in section.items()
-                if v is not None and not isinstance(v, (dict, list))
-            ]
-    return rows
-
-
-def _architecture(config: dict | None) -> dict | None:
-    if not config or "hidden_size" not in config:
-        return None
-    keys = ("preset", "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
-    return {key: config[key] for key in keys if config.get(key) is not None}
-
-
-def max_input_length(model_config: dict | None, tokenizer_config: dict | None) -> int | None:
-    """The one max length a card states: where the tokenizer truncates (`model_max_length`, the trained length of
-    a from-scratch model), never past the model's position embeddings."""
-    limits = [
-        value
-        for value in ((tokenizer_config or {}).get("model_max_length"), (model_config or {}).get("max_position_embeddings"))
-        if isinstance(value, int) and 0 < value < 10**9  # transformers' "no limit" is a huge sentinel
-    ]
-    return min(limits) if limits else None
-
-
-def _adapter_summary(adapter_config: dict | None) -> dict | None:
-    if not adapter_config:
-        return None
-    keys = ("peft_type", "r", "lora_alpha", "lora_dropout", "target_modules", "modules_to_save", "task_type")
-    summary = {key: adapter_config[key] for key in keys if adapter_config.get(key) not in (None, [])}
-    for key in ("target_modules", "modules_to_save"):
-        if isinstance(summary.get(key), (list, set, tuple)):
-            summary[key] = ", ".join(sorted(summary[key]))
-    return summary
 
 
 # ----- small helpers ------------------------------------------------------------------------------------------
@@ -547,160 +291,3 @@ def _task_from_config(model_config: dict | None, train_config: dict | None) -> s
     if (model_config or {}).get("model_type") == "bert4rec" or (train_config or {}).get("task") == "bert4rec":
         return "sequential-recommendation"
     return "text-classification"
-
-
-def _tags(kind: str, model_config: dict | None, results: dict | None, extra: list[str]) -> list[str]:
-    tags = {
-        "text-classification": ["mbert-tiny", "multilingual", "text-classification"],
-        "lora": ["mbert-tiny", "peft", "lora", "text-classification"],
-        "sequential-recommendation": ["bert4rec", "sequential-recommendation", "recommender-system"],
-    }.get(kind, [])
-    if (model_config or {}).get("preset"):
-        tags.append(f"mbert-{model_config['preset']}")
-    if ((results or {}).get("dataset") or {}).get("multi_label"):
-        tags.append("multi-label-classification")
-    return list(dict.fromkeys(tags + extra))
-
-
-def _metric_ids(task: str) -> list[str]:
-    if task == "fill-mask":
-        return ["perplexity"]
-    return ["accuracy", "f1"] if task == "text-classification" else ["recall", "ndcg", "mrr"]
-
-
-def _hub_languages(dataset: dict) -> list[str]:
-    """The card's `language` list: the evaluated languages, spelled as the Hub spells them. A dataset whose
-    `language` column keeps its source's own codes (BRIGHTER's `esp`, `chn`, `ptbr`) has them mapped in results.json
-    (`dataset.language_codes`, written from its card when the run happened); other codes are ISO 639 already."""
-    codes = dataset.get("language_codes") or {}
-    return list(dict.fromkeys(codes.get(language, language) for language in dataset.get("languages") or []))
-
-
-def widget_examples(dataset: dict, train_config: dict | None) -> list[dict]:
-    """One widget example per language: the first text of at most WIDGET_MAX_CHARS characters in the evaluated split
-    (test), titled with the language's Hub code. None for a dataset that results.json does not show as
-    redistributable (its texts must not appear in a card), or one that cannot be loaded here."""
-    from data_scripts import load_built_dataset  # heavy: `datasets`, only for the widget texts
-
-    from .hub_checks import is_redistributable  # circular: hub_checks imports this module
-
-    name = dataset.get("name_or_path")
-    if not name or not is_redistributable(dataset):
-        return []
-    data = (train_config or {}).get("data") or {}
-    text_column, language_column = data.get("text_column") or "text", data.get("language_column") or "language"
-    try:
-        split = load_built_dataset(name, dataset.get("config"), split=dataset.get("split") or "test")
-    except Exception:  # noqa: BLE001 - a card without a widget is still a card
-        return []
-    if text_column not in split.column_names:
-        return []
-    columns = [text_column] + ([language_column] if language_column in split.column_names else [])
-    codes = dataset.get("language_codes") or {}
-    examples: dict[str, str] = {}
-    for row in split.select_columns(columns):
-        language = row.get(language_column) or ""
-        text = row[text_column]
-        if language not in examples and isinstance(text, str) and 0 < len(text.strip()) <= WIDGET_MAX_CHARS:
-            examples[language] = text.strip()
-    return [
-        {"text": text, "example_title": hub_language_code(codes.get(language, language)) if language else "example"}
-        for language, text in sorted(examples.items())
-    ]
-
-
-def _dataset_type(name_or_path: str | None) -> str:
-    """A model-index `dataset.type`: the Hub id, or for a local folder its name (never the machine's path)."""
-    if not name_or_path:
-        return "unknown"
-    name = str(name_or_path)
-    return name if _looks_like_hub_id(name) and not Path(name).exists() else Path(name).name or "unknown"
-
-
-def _hub_dataset_ids(dataset: dict) -> list[str]:
-    name = dataset.get("name_or_path")
-    return [name] if name and _looks_like_hub_id(name) and not Path(name).exists() else []
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", name)) and ".." not in name
-
-
-def _dataset_pretty_name(dataset: dict) -> str:
-    name = str(dataset.get("name_or_path") or "unknown").rstrip("/").split("/")[-1]
-    config = dataset.get("config")
-    return f"{name} ({config})" if config and config not in ("default",) else name
-
-
-def _baseline_label(name: str) -> str:
-    return {
-        "model": "this model",
-        "tfidf_logreg": "TF-IDF + logistic regression",
-        "tfidf_svm": "TF-IDF + linear SVM",
-        "majority": "majority class",
-        "most_popular": "most popular",
-        "popularity": "most popular",
-    }.get(name, name.replace("_", " "))
-
-
-def _split_metric(key: str) -> tuple[str, int | None]:
-    match = re.fullmatch(r"([A-Za-z_]+)@(\d+)", key)
-    return (match.group(1).lower(), int(match.group(2))) if match else (key.lower(), None)
-
-
-def _metric_label(key: str) -> str:
-    metric, k = _split_metric(key)
-    name = {"recall": "Recall", "ndcg": "NDCG", "mrr": "MRR", "hit": "HR", "hr": "HR", "precision": "Precision"}.get(
-        metric, metric
-    )
-    return f"{name}@{k}" if k else name
-
-
-def _metric_sort_key(key: str) -> tuple:
-    metric, k = _split_metric(key)
-    order = ["recall", "hit", "hr", "ndcg", "mrr"]
-    return (order.index(metric) if metric in order else len(order), metric, k or 0)
-
-
-def _config_yaml(train_config: dict | None) -> str | None:
-    if not train_config:
-        return None
-    return yaml.safe_dump(_redact_tokens(train_config), sort_keys=False, allow_unicode=True).strip()
-
-
-def _redact_tokens(value):
-    """A config never carries a token into a card, whatever key it hides under (hub_token, token, ...)."""
-    if isinstance(value, dict):
-        return {
-            key: "<redacted>" if "token" in str(key).lower() and isinstance(item, str) else _redact_tokens(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact_tokens(item) for item in value]
-    return value
-
-
-def _num(value, digits: int = 4) -> str:
-    """A metric with `digits` decimals; an absent value renders as an en dash."""
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def _count(value) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _ms(value) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
-def _sig(value) -> str:
-    """Two significant digits: ratios span orders of magnitude."""
-    return "–" if value is None else f"{value:.2g}"
-
-
-def _code(value) -> str:
-    return f"`{value}`"

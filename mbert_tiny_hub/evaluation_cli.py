@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mbert_tiny_hub").setLevel(logging.INFO)  # ours, not every library's INFO chatter
 
-    from .evaluation import EvaluationError  # heavy: after parsing, so --help answers at once
+    from .evaluation_data import EvaluationError  # heavy: after parsing, so --help answers at once
 
     try:
         if args.compare:
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, command: str) -> int:
     import torch  # heavy: after parsing, so --help answers at once
     from accelerate import PartialState
 
-    from . import evaluation
+    from . import evaluation, evaluation_data, evaluation_tables
     from .latency import MBERT_BASE_NAME, add_ratios
 
     if args.threads:
@@ -137,9 +137,9 @@ def run(args: argparse.Namespace, command: str) -> int:
     several = len(args.model) > 1
     root = Path(args.output_dir or Path("outputs", "evaluation", "comparison" if several else _slug(args.model[0])))
 
-    if evaluation.model_task(args.model[0], args.revision) == "sequential-recommendation":
+    if evaluation_data.model_task(args.model[0], args.revision) == "sequential-recommendation":
         if several:
-            raise evaluation.EvaluationError("Evaluate one BERT4Rec checkpoint at a time.")
+            raise evaluation_data.EvaluationError("Evaluate one BERT4Rec checkpoint at a time.")
         results, table = _evaluate_recommender(args, command)
         if state.is_main_process:
             print(table)
@@ -148,8 +148,8 @@ def run(args: argparse.Namespace, command: str) -> int:
         return 0
 
     source = f"Dataset {args.dataset}" + (f" (config {args.dataset_config})" if args.dataset_config else "")
-    dataset_dict = evaluation.load_dataset_dict(args.dataset, args.dataset_config)
-    split = evaluation.get_split(dataset_dict, args.split, source)
+    dataset_dict = evaluation_data.load_dataset_dict(args.dataset, args.dataset_config)
+    split = evaluation_data.get_split(dataset_dict, args.split, source)
     baseline_split = None
     if args.baselines and state.is_main_process:
         if args.baseline_split in dataset_dict:
@@ -169,9 +169,9 @@ def run(args: argparse.Namespace, command: str) -> int:
 
     all_results, fitted, reference_rows = [], None, None
     for name in args.model:
-        if several and evaluation.model_task(name, args.revision) != "text-classification":
-            raise evaluation.EvaluationError(f"{name} is not a text classifier; evaluate it on its own.")
-        model, tokenizer = evaluation.load_classifier(name, args.revision, args.trust_remote_code)
+        if several and evaluation_data.model_task(name, args.revision) != "text-classification":
+            raise evaluation_data.EvaluationError(f"{name} is not a text classifier; evaluate it on its own.")
+        model, tokenizer = evaluation_data.load_classifier(name, args.revision, args.trust_remote_code)
         model.to(state.device)
         if fitted is None and baseline_split is not None:
             fitted = _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace, command: str) -> int:
                     reference_rows = [row for row in results["latency"] if row["model"] == MBERT_BASE_NAME]
                 else:
                     results["latency"] = add_ratios(reference_rows + results["latency"])
-            print(evaluation.format_results(results) + "\n")
+            print(evaluation_tables.format_results(results) + "\n")
             written = evaluation.write_results(results, root / _slug(name) if several else root)
             print("wrote " + ", ".join(str(path) for path in written.values()) + "\n")
             all_results.append(results)
@@ -206,12 +206,14 @@ def run(args: argparse.Namespace, command: str) -> int:
 
 def _fit_baselines(evaluation, args, model, name, split, baseline_split, source):
     """Fit the baselines once per run, after the first model's labels are known to match (a bad model fails fast)."""
-    label_column, label_names, multi_label = evaluation.label_spec(
+    from .evaluation_data import align_labels, label_spec
+
+    label_column, label_names, multi_label = label_spec(
         split.features, args.label_column, f"Split {args.split} of {source}"
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # evaluate_classifier warns about generic label names itself
-        evaluation.align_labels(model.config, label_names, multi_label, f"Model {name}")
+        align_labels(model.config, label_names, multi_label, f"Model {name}")
     return evaluation.fit_split_baselines(
         baseline_split, label_column, label_names, multi_label,
         text_column=args.text_column, language_column=args.language_column,
@@ -223,7 +225,7 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
     """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys_results.evaluate_recommender`."""
     from . import recsys_results  # heavy: after parsing, so --help answers at once
-    from .evaluation import EvaluationError, load_dataset_dict
+    from .evaluation_data import EvaluationError, load_dataset_dict
 
     if args.latency:
         raise EvaluationError(
@@ -248,7 +250,7 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
 def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
     """Print the models side by side; write comparison.json, pareto.png and transfer_matrix.png when they apply."""
     from . import plots  # heavy (matplotlib): after parsing, so --help answers at once
-    from .evaluation import markdown_table, pareto_note, pareto_points, short_name, transfer_matrix
+    from .evaluation_tables import markdown_table, pareto_note, pareto_points, short_name, transfer_matrix
 
     rows = []
     for results in results_list:
@@ -283,7 +285,7 @@ def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
 
 def compare(paths: Sequence[str], output_dir: Path) -> int:
     """`--compare`: read results.json files from earlier runs and write the comparison of `_write_comparison`."""
-    from .evaluation import EvaluationError  # heavy: after parsing, so --help answers at once
+    from .evaluation_data import EvaluationError  # heavy: after parsing, so --help answers at once
 
     results_list = []
     for path in paths:

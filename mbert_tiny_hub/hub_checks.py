@@ -20,7 +20,7 @@ from huggingface_hub.repocard import metadata_load
 
 from data_scripts import dataset_card_metadata
 
-from .cards import without_local_paths
+from .card_metadata import without_local_paths
 
 # Never published: Trainer checkpoints, hidden files and folders (caches, staging folders, VCS data) except the two
 # git files a repository may carry, bytecode, and the Trainer's pickled arguments (training_args.json holds them

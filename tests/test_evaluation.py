@@ -154,19 +154,15 @@ def load_split(folder, split="test", config="all"):
     return load_dataset(str(folder), config)[split]
 
 
-from mbert_tiny_hub.evaluation import (  # noqa: E402
+from mbert_tiny_hub.evaluation import evaluate_classifier, predict_logits, write_results  # noqa: E402
+from mbert_tiny_hub.evaluation_data import (  # noqa: E402
     EvaluationError,
     align_labels,
-    evaluate_classifier,
-    format_results,
     load_classifier,
     load_dataset_dict,
     model_task,
-    pareto_points,
-    predict_logits,
-    transfer_matrix,
-    write_results,
 )
+from mbert_tiny_hub.evaluation_tables import format_results, pareto_points, transfer_matrix  # noqa: E402
 from mbert_tiny_hub.evaluation_cli import main  # noqa: E402
 from mbert_tiny_hub.metrics import classification_report, predictions_from_logits  # noqa: E402
 from mbert_tiny_hub.results import SCHEMA_VERSION, size_on_disk_mb  # noqa: E402

@@ -207,7 +207,8 @@ def test_an_adapter_lists_each_module_to_save_once(headless_lora_run):
 def test_an_adapter_on_a_headless_base_loads_with_its_labels_through_its_own_card_snippet(headless_lora_run):
     import re
 
-    from mbert_tiny_hub.evaluation import load_classifier, predict_logits
+    from mbert_tiny_hub.evaluation import predict_logits
+    from mbert_tiny_hub.evaluation_data import load_classifier
 
     output_dir, _, _ = headless_lora_run
     card = (output_dir / "README.md").read_text()
@@ -228,7 +229,8 @@ def test_an_adapter_on_a_headless_base_loads_with_its_labels_through_its_own_car
 
 def test_evaluate_py_scores_a_headless_adapter_as_the_training_run_did(headless_lora_run):
     from data_scripts import load_built_dataset
-    from mbert_tiny_hub.evaluation import evaluate_classifier, load_classifier
+    from mbert_tiny_hub.evaluation import evaluate_classifier
+    from mbert_tiny_hub.evaluation_data import load_classifier
 
     output_dir, results, fixtures = headless_lora_run
     model, tokenizer = load_classifier(str(output_dir))
