@@ -77,7 +77,9 @@ def _language_problems(languages) -> list[str]:
 def _repo_id_problem(what: str, value) -> str | None:
     if not isinstance(value, str) or not value:
         return f"{what} {value!r} is not a Hub repository id"
-    if os.path.isabs(value) or value.startswith(("./", "../", "~")) or Path(value).exists():
+    # A bare name ("data", "imdb") is the folder name cards write for a local dataset and a valid Hub id; only a
+    # "namespace/name" that is a folder here (e.g. "data/polar") is a local path in disguise.
+    if os.path.isabs(value) or value.startswith(("./", "../", "~")) or ("/" in value and Path(value).exists()):
         return f"{what} {value!r} is a local path, not a Hub repository id"
     try:
         validate_repo_id(value)

@@ -369,3 +369,15 @@ def test_texts_of_a_dataset_that_may_not_be_redistributed_never_become_widget_ex
     results["dataset"].update(dataset_card_facts(data_dir, ["eng", "spa"]))  # as evaluate.py writes it
     assert results["dataset"]["redistributable"] is False
     assert build_model_card(model_dir, results, SCRATCH_CONFIG, repo_id="org/x").data.get("widget") is None
+
+
+def test_a_bare_dataset_name_is_not_taken_for_a_local_path_wherever_the_check_runs(tmp_path, monkeypatch):
+    """Cards name a local dataset by its folder name ("data"); the check must not depend on the working directory,
+    while "data/polar" that is a folder here is still a local path."""
+    from mbert_tiny_hub.card_validation import card_metadata_problems
+
+    (tmp_path / "data" / "polar").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert card_metadata_problems(ModelCard("---\nlicense: mit\ndatasets:\n- data\n---\n")) == []
+    problems = card_metadata_problems(ModelCard("---\nlicense: mit\ndatasets:\n- data/polar\n---\n"))
+    assert any("local path" in problem for problem in problems), problems
