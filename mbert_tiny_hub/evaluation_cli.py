@@ -126,10 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, command: str) -> int:
     import torch  # heavy: after parsing, so --help answers at once
-    from accelerate import PartialState
+    from accelerate import PartialState  # heavy: after parsing, so --help answers at once
 
-    from . import evaluation
-    from .latency import MBERT_BASE_NAME, add_ratios
+    from . import evaluation  # heavy: after parsing, so --help answers at once
+    from .latency import MBERT_BASE_NAME, add_ratios  # heavy (torch): after parsing, so --help answers at once
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -223,7 +223,7 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
     """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys_results.evaluate_recommender`."""
     from . import recsys_results  # heavy: after parsing, so --help answers at once
-    from .evaluation import EvaluationError, load_dataset_dict
+    from .evaluation import EvaluationError, load_dataset_dict  # heavy: after parsing, so --help answers at once
 
     if args.latency:
         raise EvaluationError(
@@ -248,6 +248,7 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
 def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
     """Print the models side by side; write comparison.json, pareto.png and transfer_matrix.png when they apply."""
     from . import plots  # heavy (matplotlib): after parsing, so --help answers at once
+    # heavy: after parsing, so --help answers at once
     from .evaluation import markdown_table, pareto_note, pareto_points, short_name, transfer_matrix
 
     rows = []
