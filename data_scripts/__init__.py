@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .builder import SPLITS, Builder, BuildLog, DataFormatError, DuplicateReport, OptionError, SourceNotFoundError
+from .card import render_card
 from .download import DownloadError, base_url_for
 from .download import download as fetch_files
 from .loading import dataset_card_metadata, load_built_dataset
@@ -175,8 +176,6 @@ def build(
     rows instead of stopping at the first. Other keyword arguments are the builder's options (see
     `python -m data_scripts build NAME --help`).
     """
-    from .card import render_card
-
     started = time.perf_counter()
     builder = get_builder(name)
     resolved = resolve_options(builder, options)

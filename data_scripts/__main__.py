@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mbert_tiny_hub.cli import accept_both_spellings
+
 from . import BUILDERS, build, get_builder, options_parser
 from .builder import DataFormatError, OptionError, SourceNotFoundError
 from .download import DownloadError
@@ -56,8 +58,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mbert_tiny_hub.cli import accept_both_spellings
-
     args = accept_both_spellings(_parser()).parse_args(argv)
     if args.command == "list":
         width = max(map(len, BUILDERS))

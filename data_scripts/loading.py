@@ -12,6 +12,10 @@ import hashlib
 import os
 from pathlib import Path
 
+import datasets
+from huggingface_hub import DatasetCard
+from huggingface_hub.repocard import metadata_load
+
 
 def folder_fingerprint(folder: str | os.PathLike) -> str:
     """A hash of every file's relative path, size and modification time under `folder`."""
@@ -25,8 +29,6 @@ def folder_fingerprint(folder: str | os.PathLike) -> str:
 
 def load_built_dataset(name_or_path: str | os.PathLike, config: str | None = None, **kwargs):
     """`datasets.load_dataset(name_or_path, config, **kwargs)`, never reading a stale cache of a local folder."""
-    import datasets
-
     if Path(name_or_path).is_dir() and "cache_dir" not in kwargs:
         kwargs["cache_dir"] = str(Path(datasets.config.HF_DATASETS_CACHE) / "local" / folder_fingerprint(name_or_path))
     return datasets.load_dataset(str(name_or_path), config, **kwargs)
@@ -35,9 +37,6 @@ def load_built_dataset(name_or_path: str | os.PathLike, config: str | None = Non
 def dataset_card_metadata(name_or_path: str | os.PathLike, revision: str | None = None) -> dict:
     """The YAML metadata of a built dataset's card (`license`, `license_name`, `redistributable`, ...): the local
     folder's README.md, or the Hub repository's. {} when there is no card or it cannot be read (offline)."""
-    from huggingface_hub import DatasetCard
-    from huggingface_hub.repocard import metadata_load
-
     folder = Path(name_or_path)
     if folder.is_dir():
         card = folder / "README.md"

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from .builder import BuildLog
+from .builder import BuildLog, DataFormatError
 
 csv.field_size_limit(1 << 26)  # IMDB reviews and POLAR posts can exceed csv's 128 KiB default
 
@@ -147,8 +147,6 @@ def iter_table(
 
     With `expected_header`, a different header is a `DataFormatError` (it is the file, not one row, that is wrong).
     """
-    from .builder import DataFormatError
-
     records = iter_records(path, log, delimiter=delimiter, quoting=quoting, encoding=encoding, header_width=True)
     try:
         _, header = next(records)

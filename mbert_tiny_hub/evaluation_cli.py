@@ -126,10 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, command: str) -> int:
     import torch  # heavy: after parsing, so --help answers at once
-    from accelerate import PartialState
+    from accelerate import PartialState  # heavy: after parsing, so --help answers at once
 
-    from . import evaluation, evaluation_data, evaluation_tables
-    from .latency import MBERT_BASE_NAME, add_ratios
+    from . import evaluation, evaluation_data, evaluation_tables  # heavy: after parsing, so --help answers at once
+    from .latency import MBERT_BASE_NAME, add_ratios  # heavy: after parsing, so --help answers at once
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -223,8 +223,9 @@ def _fit_baselines(evaluation, args, model, name, split, baseline_split, source)
 
 
 def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict, str]:
-    """BERT4Rec: load the sequences DatasetDict and hand over to `mbert_tiny_hub.recsys_results.evaluate_recommender`."""
+    """BERT4Rec: load the sequences DatasetDict and hand it to `mbert_tiny_hub.recsys_results.evaluate_recommender`."""
     from . import recsys_results  # heavy: after parsing, so --help answers at once
+    # heavy: after parsing, so --help answers at once
     from .evaluation_data import EvaluationError, load_dataset_dict
 
     if args.latency:
@@ -239,9 +240,10 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
         )
     dataset = load_dataset_dict(args.dataset, args.dataset_config or "sequences")
     try:
-        results = recsys_results.evaluate_recommender(args.model[0], dataset, args.split, dataset_name_or_path=args.dataset,
-                                              command=command,
-                                              baselines=recsys_results.RECOMMENDER_BASELINES if args.baselines else ())
+        results = recsys_results.evaluate_recommender(
+            args.model[0], dataset, args.split, dataset_name_or_path=args.dataset, command=command,
+            baselines=recsys_results.RECOMMENDER_BASELINES if args.baselines else (),
+        )
     except ValueError as error:  # the recommender's bad-input errors name the split, row and column
         raise EvaluationError(str(error)) from None
     return results, recsys_results.format_results_table(results)
@@ -250,6 +252,7 @@ def _evaluate_recommender(args: argparse.Namespace, command: str) -> tuple[dict,
 def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
     """Print the models side by side; write comparison.json, pareto.png and transfer_matrix.png when they apply."""
     from . import plots  # heavy (matplotlib): after parsing, so --help answers at once
+    # heavy: after parsing, so --help answers at once
     from .evaluation_tables import markdown_table, pareto_note, pareto_points, short_name, transfer_matrix
 
     rows = []

@@ -259,7 +259,7 @@ def merge_adapter(
     """Merge a LoRA adapter into its base classifier and save the result as a plain model folder (weights,
     config, the base's model code when its `auto_map` needs it, tokenizer), ready for `push_model`."""
     from peft import PeftConfig, PeftModel  # heavy: only to merge an adapter
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer  # heavy: only to merge an adapter
 
     adapter_dir, output_dir = Path(adapter_dir), Path(output_dir)
     base = base_model or PeftConfig.from_pretrained(str(adapter_dir)).base_model_name_or_path

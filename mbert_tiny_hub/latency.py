@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
 from torch import nn
 from transformers import BertConfig, BertModel
 
@@ -114,7 +115,7 @@ def _export_onnx(model: nn.Module, folder: Path, quantize: bool) -> Path:
         return fused
     if not int8.exists():
         import onnx  # heavy: only for the int8 ONNX Runtime rows
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # heavy: only for the int8 ONNX Runtime rows
 
         # Fused nodes live in ONNX Runtime's own domain, where shape inference cannot type their outputs.
         extra_options = {"DefaultTensorType": onnx.TensorProto.FLOAT}
@@ -247,8 +248,6 @@ def measure_latency(
     torch_device = torch.device(device)
     synchronize = torch.cuda.synchronize if torch_device.type == "cuda" else None
     generator = torch.Generator().manual_seed(seed)
-    from huggingface_hub.utils import tqdm  # honours HF_HUB_DISABLE_PROGRESS_BARS
-
     rows = []
     bar = tqdm(total=len(runtimes) * len(batch_sizes) * len(seq_lens) * len(models), desc="Timing", unit="cell")
     with bar, _torch_threads(threads), tempfile.TemporaryDirectory(prefix="latency-") as workdir:
