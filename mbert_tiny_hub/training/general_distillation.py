@@ -25,7 +25,7 @@ from transformers import DataCollatorWithPadding, set_seed
 from modeling.trainers import TEACHER_EMBEDDING, SentenceEmbeddingDistillationTrainer
 
 from ..config import ConfigError, ExperimentConfig
-from ..results import environment_summary, results_header
+from ..results import environment_summary, model_summary, results_header
 from ..teacher import teacher_embeddings, teacher_hub_id
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, make_training_arguments, training_summary
@@ -97,7 +97,7 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
     same_teacher = teacher if config.model.derive_from == teacher_name else None
     # The vocabulary is pruned on the whole corpus, not only the distillation sample: more pieces of every language.
     model, tokenizer, provenance = build_model(config, "masked_lm", None, lambda: full_corpus["text"], same_teacher)
-    parameters = describe_parameters(model)
+    describe_parameters(model)
     prefix = distillation.text_prefix
 
     def tokenize(batch):
@@ -137,10 +137,11 @@ def run_general_distillation(config: ExperimentConfig, run: Run) -> dict:
     results = {
         **results_header("feature-extraction", command_line(run.options)),
         "model": {
-            "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
-            "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
-            "parameters": parameters,
-            "size_on_disk_mb": None,
+            **model_summary(
+                trainer.accelerator.unwrap_model(trainer.model),
+                hub_repo_id(config, run.options) or str(run.output_dir),
+                measure_size=False,
+            ),
             "teacher": teacher_hub_id(teacher_name),
             "teacher_layers": getattr(model.config, "teacher_layers", None),
             "vocabulary": provenance.get("vocabulary"),

@@ -14,7 +14,7 @@ from transformers import DataCollatorForLanguageModeling, Trainer, set_seed
 from modeling.trainers import DistillationTrainer
 
 from ..config import ConfigError, ExperimentConfig
-from ..results import environment_summary, results_header
+from ..results import environment_summary, model_summary, results_header
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, make_training_arguments, training_summary
 from .data import load_corpus
@@ -86,7 +86,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
         raise ConfigError(
             f"{config.source}: the tokenizer {provenance['tokenizer']!r} has no mask token; MLM needs one."
         )
-    parameters = describe_parameters(model)
+    describe_parameters(model)
     with args.main_process_first(desc="tokenizing the corpus"):
         blocks = group_into_blocks(corpus, tokenizer, config.model.max_length)
     tokenizer = standard_tokenizer(tokenizer)
@@ -140,12 +140,11 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
     first_eval = next((entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry), None)
     results = {
         **results_header("fill-mask", command_line(run.options)),
-        "model": {
-            "name_or_path": hub_repo_id(config, run.options) or str(run.output_dir),
-            "class": type(trainer.accelerator.unwrap_model(trainer.model)).__name__,
-            "parameters": parameters,
-            "size_on_disk_mb": None,
-        },
+        "model": model_summary(
+            trainer.accelerator.unwrap_model(trainer.model),
+            hub_repo_id(config, run.options) or str(run.output_dir),
+            measure_size=False,
+        ),
         "dataset": {
             "corpus": config.data.corpus or config.data.dataset,
             "num_texts": len(corpus),
