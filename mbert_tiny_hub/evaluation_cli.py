@@ -288,7 +288,8 @@ def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
 
 def compare(paths: Sequence[str], output_dir: Path) -> int:
     """`--compare`: read results.json files from earlier runs and write the comparison of `_write_comparison`."""
-    from .evaluation_data import EvaluationError  # heavy: after parsing, so --help answers at once
+    from . import evaluation_tables  # heavy: after parsing, so --help answers at once
+    from .evaluation_data import EvaluationError
 
     results_list = []
     for path in paths:
@@ -298,5 +299,8 @@ def compare(paths: Sequence[str], output_dir: Path) -> int:
             raise EvaluationError(f"{path}: cannot read a results JSON ({error}).") from None
         if "results" not in results_list[-1] or "model" not in results_list[-1]:
             raise EvaluationError(f"{path}: not an evaluate.py results JSON (no 'model' / 'results').")
+    for results in results_list:  # each classifier's own report first: per language, per class, transfer
+        if "per_class" in results["results"]["model"]:
+            print(evaluation_tables.format_results(results) + "\n")
     _write_comparison(results_list, output_dir)
     return 0

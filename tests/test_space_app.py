@@ -298,7 +298,7 @@ def test_the_shipped_config_serves_the_local_models_once_they_are_written(tmp_pa
     space.mkdir(parents=True)
     shutil.copy(SPACE_DIR / "space_config.yaml", space / "space_config.yaml")
     before = load_settings(space / "space_config.yaml", environ={})
-    assert before.models["emotion"] == ModelSource("mbert-tiny-hub/mbert-tiny2-brighter-emotion")  # nothing local
+    assert before.models["emotion"] == ModelSource("mbert-tiny-hub/mbert-tiny6-brighter-emotion")  # nothing local
     for stamp in ("20261129-090000", "20261129-170000"):  # what `make demo` writes, one folder per run
         (tmp_path / "repo" / "outputs" / f"quickstart-{stamp}").mkdir(parents=True)
     after = load_settings(space / "space_config.yaml", environ={})
