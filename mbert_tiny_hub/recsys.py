@@ -284,10 +284,12 @@ def build_bert4rec_trainer(
     early_stopping_patience: int | None = 10,
     early_stopping_threshold: float = 0.0,
     callbacks: Sequence | None = None,
+    held_out_items: Sequence[int] = (),
 ) -> Bert4RecTrainer:
     """Everything `train_bert4rec` sets up before `trainer.train()`: the item vocabulary, the model (with content
     features), the encoded splits, the cloze collator and a `Bert4RecTrainer` with early stopping. For callers that
-    run the training loop and write the output folder themselves."""
+    run the training loop and write the output folder themselves. `held_out_items` (from `hold_out_items`) join
+    the catalogue although no split holds them any more."""
     options = options if isinstance(options, RecommenderConfig) else RecommenderConfig.from_dict(options)
     args = _training_arguments(training_args)
     for name, needs_targets in (("train", False), ("validation", True)):
@@ -295,7 +297,7 @@ def build_bert4rec_trainer(
             raise ValueError(f"The dataset has no {name!r} split (splits: {', '.join(dataset)}).")
         _check_split(dataset[name], name, needs_targets)
 
-    vocabulary = build_item_vocabulary(dataset, items, options.catalogue)
+    vocabulary = build_item_vocabulary(dataset, items, options.catalogue, held_out_items)
     title_vectors = None
     if options.title_encoder and not options.init_from:
         texts = item_texts(vocabulary, options.title_text)
@@ -366,6 +368,7 @@ def train_bert4rec(
         early_stopping_patience=early_stopping_patience,
         early_stopping_threshold=early_stopping_threshold,
         callbacks=callbacks,
+        held_out_items=held_out or (),
     )
     args = trainer.args
     started = time.time()

@@ -287,6 +287,24 @@ def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_pa
     assert "cold-start targets (4 held-out items" in table and "| most_popular, cold start |" in table
 
 
+def test_every_held_out_item_stays_a_ranking_candidate_even_when_nobody_is_asked_for_it(tmp_path):
+    # Items 101-120 each open one user's sequence and appear nowhere else: held out, they are nobody's cold-start
+    # target (no history before them), yet they were drawn from the catalogue and must still be ranked.
+    random.seed(2)
+    sequences = [[101 + u] + random.sample(range(1, 21), 9) for u in range(20)]
+    catalogue = set(range(1, 21)) | set(range(101, 121))
+    split, held_out = hold_out_items(leave_one_out(sequences), 0.25, seed=0)
+    never_asked = set(held_out) - set(item for row in split["test_cold_start"]["targets"] for item in row)
+    assert never_asked & set(range(101, 121)), "the seed must hold out at least one opener for this test to bite"
+    options = {**TINY_MODEL, "cold_start_items": 0.25, "cold_start_seed": 0, "catalogue": "sequences"}
+    model, results = train_bert4rec(
+        leave_one_out(sequences), training_args(tmp_path, epochs=1, save_strategy="no", load_best_model_at_end=False),
+        None, options, early_stopping_patience=None, command="pytest",
+    )
+    assert results["cold_start"]["held_out_item_ids"] == held_out
+    assert set(model.item_vocabulary.item_ids) == catalogue and results["dataset"]["num_items"] == len(catalogue)
+
+
 def test_title_vectors_from_a_bert_encoder_become_frozen_item_features(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
