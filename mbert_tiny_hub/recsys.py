@@ -429,8 +429,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(": ", 1)[1])
     parser.add_argument("results", nargs="+", help="results.json of a recommender run (train.py or evaluate.py)")
-    for path in parser.parse_args(argv).results:
-        print(f"{path}\n\n{format_results_table(json.loads(Path(path).read_text(encoding='utf-8')))}\n")
+    parser.add_argument("--rare-targets", action="store_true", help="add the rare-target rows (full ranking)")
+    args = parser.parse_args(argv)
+    for path in args.results:
+        table = format_results_table(json.loads(Path(path).read_text(encoding="utf-8")), rare_targets=args.rare_targets)
+        print(f"{path}\n\n{table}\n")
     return 0
 
 

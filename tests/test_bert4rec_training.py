@@ -285,6 +285,11 @@ def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_pa
     assert cold["results"]["baselines"]["most_popular"]["full"]["recall@20"] == 0.0
     table = format_results_table(results)
     assert "cold-start targets (4 held-out items" in table and "| most_popular, cold start |" in table
+    assert "rare targets" not in table
+    rare = results["results"]["model"]["full_rare_targets"]
+    with_rare = format_results_table(results, rare_targets=True)
+    assert f"*rare targets (full ranking; {rare['num_examples']} users whose targets have at most 10" in with_rare
+    assert f"{rare['ndcg@10']:.4f} | {rare['ndcg@20']:.4f} | {rare['mrr']:.4f} |  |  |" in with_rare
 
 
 def test_every_held_out_item_stays_a_ranking_candidate_even_when_nobody_is_asked_for_it(tmp_path):
