@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset, DatasetDict
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import speed_metrics
 
 from modeling.bert4rec import (
@@ -297,6 +297,7 @@ def build_bert4rec_trainer(
             raise ValueError(f"The dataset has no {name!r} split (splits: {', '.join(dataset)}).")
         _check_split(dataset[name], name, needs_targets)
 
+    set_seed(args.seed)  # the model's initial weights too (the Trainer seeds only after they are drawn)
     vocabulary = build_item_vocabulary(dataset, items, options.catalogue, held_out_items)
     title_vectors = None
     if options.title_encoder and not options.init_from:

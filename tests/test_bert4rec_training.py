@@ -292,6 +292,15 @@ def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_pa
     assert f"{rare['ndcg@10']:.4f} | {rare['ndcg@20']:.4f} | {rare['mrr']:.4f} |  |  |" in with_rare
 
 
+def test_the_same_seed_builds_the_same_initial_model(tmp_path):
+    dataset = leave_one_out(successor_sequences())
+    first, second = (
+        build_bert4rec_trainer(dataset, training_args(tmp_path / name), None, TINY_MODEL).model for name in "ab"
+    )
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
 def test_every_held_out_item_stays_a_ranking_candidate_even_when_nobody_is_asked_for_it(tmp_path):
     # Items 101-120 each open one user's sequence and appear nowhere else: held out, they are nobody's cold-start
     # target (no history before them), yet they were drawn from the catalogue and must still be ranked.
