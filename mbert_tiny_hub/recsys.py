@@ -56,7 +56,13 @@ from .recsys_data import (
     hold_out_items,
     item_texts,
 )
-from .recsys_results import _model_scores, _to_columns, evaluate_recommender, format_results_table
+from .recsys_results import (
+    _model_scores,
+    _to_columns,
+    evaluate_recommender,
+    format_comparison_table,
+    format_results_table,
+)
 from .results import RESULTS_FILE, weights_size_mb, write_json
 
 # TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
@@ -431,7 +437,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__.split(": ", 1)[1])
     parser.add_argument("results", nargs="+", help="results.json of a recommender run (train.py or evaluate.py)")
     parser.add_argument("--rare-targets", action="store_true", help="add the rare-target rows (full ranking)")
+    parser.add_argument("--compare", action="store_true", help="one line per run instead: the model's key figures")
     args = parser.parse_args(argv)
+    if args.compare:
+        runs = {path: json.loads(Path(path).read_text(encoding="utf-8")) for path in args.results}
+        print(format_comparison_table(runs))
+        return 0
     for path in args.results:
         table = format_results_table(json.loads(Path(path).read_text(encoding="utf-8")), rare_targets=args.rare_targets)
         print(f"{path}\n\n{table}\n")

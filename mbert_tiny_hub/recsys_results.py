@@ -208,4 +208,30 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20), rare_targe
     return "\n".join(lines)
 
 
-__all__ = ["MODELS", "evaluate_recommender", "format_results_table"]
+def format_comparison_table(runs: Mapping[str, dict]) -> str:
+    """One line per run (its name -> its results JSON), the model only, full ranking: NDCG@10 and Recall@10 on the
+    test split, NDCG@10 on the rare-target users and on the cold-start split with its MRR (blank where the run has
+    none), and the training time: runs (variants, seeds) side by side."""
+    lines = [
+        "| run | recommender | NDCG@10 | Recall@10 | rare targets: NDCG@10 | cold start: NDCG@10 | cold start: MRR | "
+        "training s | epochs |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, results in runs.items():
+        model = results["results"]["model"]
+        cold = (results.get("cold_start") or {}).get("results", {}).get("model", {}).get("full", {})
+        training = results.get("training") or {}
+        values = [
+            model["full"]["ndcg@10"],
+            model["full"]["recall@10"],
+            (model.get("full_rare_targets") or {}).get("ndcg@10"),
+            cold.get("ndcg@10"),
+            cold.get("mrr"),
+        ]
+        cells = ["" if value is None else f"{value:.4f}" for value in values]
+        cells += [f"{training['train_runtime_s']:,}" if training else "", f"{training['epochs']}" if training else ""]
+        lines.append(f"| {name} | {MODELS[results['model'].get('architecture', 'bert4rec')]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["MODELS", "evaluate_recommender", "format_comparison_table", "format_results_table"]

@@ -13,7 +13,7 @@ from mbert_tiny_hub.results import SCHEMA_VERSION, environment_summary, weights_
 from mbert_tiny_hub.recsys import build_bert4rec_trainer, train_bert4rec
 from mbert_tiny_hub.recsys_baselines import ItemCooccurrence, MostPopular
 from mbert_tiny_hub.recsys_data import build_item_vocabulary, cooccurrence_item_embeddings, encode_titles, hold_out_items, item_texts
-from mbert_tiny_hub.recsys_results import evaluate_recommender, format_results_table
+from mbert_tiny_hub.recsys_results import evaluate_recommender, format_comparison_table, format_results_table
 from modeling.bert4rec import Bert4RecForSequentialRecommendation
 
 FEATURES = Features(
@@ -290,6 +290,10 @@ def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_pa
     with_rare = format_results_table(results, rare_targets=True)
     assert f"*rare targets (full ranking; {rare['num_examples']} users whose targets have at most 10" in with_rare
     assert f"{rare['ndcg@10']:.4f} | {rare['ndcg@20']:.4f} | {rare['mrr']:.4f} |  |  |" in with_rare
+    line = format_comparison_table({"run-a": results}).splitlines()[-1]
+    model, cold_model = results["results"]["model"]["full"], cold["results"]["model"]["full"]
+    assert line.startswith(f"| run-a | BERT4Rec | {model['ndcg@10']:.4f} | {model['recall@10']:.4f} | {rare['ndcg@10']:.4f} | "
+                           f"{cold_model['ndcg@10']:.4f} | {cold_model['mrr']:.4f} |")
 
 
 def test_the_same_seed_builds_the_same_initial_model(tmp_path):
