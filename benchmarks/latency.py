@@ -9,6 +9,13 @@ vocabulary (`modeling.mbert_tiny.DEFAULT_VOCAB_SIZE`), mBERT-base as `BertModel(
 Models are timed one after the other inside each cell (runtime x batch x length), so a busy machine slows them
 alike and the ratios hold better than the absolute numbers. The last table sets our speed-ups beside the
 compression study's (150 ms mBERT, 6.12 ms Tiny2, 25.95 ms Tiny6 on its CPU: 24.5x and 5.8x).
+
+    python benchmarks/latency.py --recommenders outputs/loo_bert4rec,outputs/loo_sasrec [--history-length 50]
+        [--threads 1]
+
+times `recommend()` instead: batch 1, one history of `--history-length` items, top 10, PyTorch eager against
+ONNX Runtime (the model's ONNX export, same pre- and post-processing), p50 / p90 and the ratio, with a check that
+both give the same top 10. Recommender folders are those train.py writes (BERT4Rec or SASRec+).
 """
 
 import argparse
@@ -26,8 +33,10 @@ from mbert_tiny_hub.latency import (  # noqa: E402
     RUNTIMES,
     compare_with_compression_study,
     format_latency_table,
+    format_recommend_latency_table,
     mbert_base_shape,
     measure_latency,
+    measure_recommend_latency,
 )
 from modeling.mbert_tiny import (  # noqa: E402
     DEFAULT_VOCAB_SIZE,
@@ -55,7 +64,12 @@ def main():
     parser.add_argument("--min-iterations", type=int, default=10)
     parser.add_argument("--min-seconds", type=float, default=2.0, help="keep timing a cell (up to 200 runs) this long")
     parser.add_argument("--output", type=Path, help="also write the rows as JSON (the results JSON's `latency` list)")
+    parser.add_argument("--recommenders", type=_names, help="time recommend() of these recommender folders instead")
+    parser.add_argument("--history-length", type=int, default=50, help="items in the history recommend() reads")
     args = parser.parse_args()
+    if args.recommenders:
+        recommend_latency(args)
+        return
     unknown = [preset for preset in args.presets if preset not in PRESETS]
     if unknown:
         parser.error(f"unknown preset(s) {unknown}: choose from {', '.join(PRESETS)}")
@@ -89,6 +103,22 @@ def main():
         for seq_len in args.seq_lens:
             print(f"\n## Against the compression study (batch 1, seq {seq_len})")
             print(compare_with_compression_study(rows, 1, seq_len))
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+    if args.output:
+        args.output.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def recommend_latency(args):
+    from modeling.bert4rec import Bert4RecForSequentialRecommendation
+
+    started = time.perf_counter()
+    models = {folder: Bert4RecForSequentialRecommendation.from_pretrained(folder) for folder in args.recommenders}
+    print(f"# recommend() latency, cpu, {args.threads} threads, torch {torch.__version__}, batch 1, a "
+          f"{args.history_length}-item history, top 10; p50/p90 over at least 50 runs (or {args.min_seconds} s)",
+          flush=True)
+    rows = measure_recommend_latency(models, history_length=args.history_length, threads=args.threads,
+                                     min_seconds=args.min_seconds)
+    print(format_recommend_latency_table(rows))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     if args.output:
         args.output.write_text(json.dumps(rows, indent=2) + "\n")

@@ -333,3 +333,92 @@ def compare_with_compression_study(rows: Sequence[dict], batch_size: int = 1, se
                     f"{'' if ratio is None else f'{ratio:.1f}x'} | {COMPRESSION_STUDY_MS[preset]} | {study_ratio}x |"
                 )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Recommenders: `recommend()` end to end (item ids in, top-k item ids out), PyTorch eager against ONNX Runtime
+# ---------------------------------------------------------------------------------------------------------------
+
+RECOMMEND_RUNTIMES = ("eager", "onnxruntime")
+
+
+def recommend_scorer(model: nn.Module, runtime: str, threads: int | None = None, workdir: Path | None = None):
+    """The `scorer` that `recommend` / `score_histories` take: None (the model's own PyTorch forward) for `eager`,
+    or the model's ONNX export run by ONNX Runtime (`make_runner`). The graph is traced on one unpadded history,
+    so it answers single histories (batch 1), which is what it is timed on."""
+    if runtime not in RECOMMEND_RUNTIMES:
+        raise ValueError(f"Unknown recommend runtime {runtime!r}: choose from {', '.join(RECOMMEND_RUNTIMES)}.")
+    if runtime == "eager":
+        return None
+    run = make_runner(model, "onnxruntime", "cpu", threads, workdir)
+    return lambda input_ids, attention_mask: run(input_ids, attention_mask)[0]
+
+
+def measure_recommend_latency(
+    models: Mapping[str, nn.Module],
+    history_length: int = 50,
+    k: int = 10,
+    runtimes: Sequence[str] = RECOMMEND_RUNTIMES,
+    threads: int = 1,
+    warmup: int = 5,
+    min_iterations: int = 50,
+    min_seconds: float = 2.0,
+    max_iterations: int = 2000,
+    seed: int = 0,
+) -> list[dict]:
+    """p50 / p90 milliseconds of `model.recommend(history, k)` for one history of `history_length` distinct items
+    drawn from the model's catalogue, under each runtime (the same history and the same post-processing: only
+    the network's runtime differs). Rows carry `top_k_agrees` (the runtime's top-k equals eager's) and
+    `ratio_to_eager` = eager p50 / row p50 (above 1 = faster)."""
+    rows = []
+    with _torch_threads(threads), tempfile.TemporaryDirectory(prefix="recommend-latency-") as workdir:
+        for index, (name, model) in enumerate(models.items()):
+            model = model.eval()
+            item_ids = model.item_vocabulary.item_ids
+            history = [item_ids[i] for i in np.random.default_rng(seed).permutation(len(item_ids))[:history_length]]
+            answers = {}
+            for runtime in runtimes:
+                scorer = recommend_scorer(model, runtime, threads, Path(workdir) / f"model-{index}")
+
+                def run(history, _unused, scorer=scorer):
+                    return model.recommend(history, k=k, scorer=scorer)
+
+                answers[runtime] = run(history, None)["item_ids"]
+                times = time_runner(run, history, None, warmup, min_iterations, min_seconds, max_iterations)
+                rows.append(
+                    {
+                        "model": name,
+                        "architecture": "sasrec_plus" if model.config.causal else "bert4rec",
+                        "runtime": runtime,
+                        "device": "cpu",
+                        "threads": threads,
+                        "batch_size": 1,
+                        "history_length": len(history),
+                        "num_items": len(item_ids),
+                        "k": k,
+                        "p50_ms": float(np.percentile(times, 50)),
+                        "p90_ms": float(np.percentile(times, 90)),
+                        "iterations": int(len(times)),
+                        "top_k_agrees": answers[runtime] == answers[runtimes[0]],
+                    }
+                )
+    eager = {row["model"]: row["p50_ms"] for row in rows if row["runtime"] == "eager"}
+    for row in rows:
+        row["ratio_to_eager"] = round(eager[row["model"]] / row["p50_ms"], 2) if row["model"] in eager else None
+    return rows
+
+
+def format_recommend_latency_table(rows: Sequence[dict]) -> str:
+    """A Markdown table of `measure_recommend_latency` rows."""
+    lines = [
+        "| model | runtime | items | history | k | threads | p50 ms | p90 ms | x faster than eager | same top-k |",
+        "|" + "---|" * 10,
+    ]
+    for row in rows:
+        ratio = row.get("ratio_to_eager")
+        lines.append(
+            f"| {row['model']} | {row['runtime']} | {row['num_items']:,} | {row['history_length']} | {row['k']} | "
+            f"{row['threads']} | {row['p50_ms']:.2f} | {row['p90_ms']:.2f} | "
+            f"{'' if ratio is None else f'{ratio:.2f}x'} | {'yes' if row['top_k_agrees'] else 'NO'} |"
+        )
+    return "\n".join(lines)

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset, DatasetDict
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import speed_metrics
 
 from modeling.bert4rec import (
@@ -56,7 +56,13 @@ from .recsys_data import (
     hold_out_items,
     item_texts,
 )
-from .recsys_results import _model_scores, _to_columns, evaluate_recommender, format_results_table
+from .recsys_results import (
+    _model_scores,
+    _to_columns,
+    evaluate_recommender,
+    format_comparison_table,
+    format_results_table,
+)
 from .results import RESULTS_FILE, weights_size_mb, write_json
 
 # TrainingArguments the BERT4Rec recipe starts from; a config's `training:` section overrides any of them.
@@ -284,10 +290,12 @@ def build_bert4rec_trainer(
     early_stopping_patience: int | None = 10,
     early_stopping_threshold: float = 0.0,
     callbacks: Sequence | None = None,
+    held_out_items: Sequence[int] = (),
 ) -> Bert4RecTrainer:
     """Everything `train_bert4rec` sets up before `trainer.train()`: the item vocabulary, the model (with content
     features), the encoded splits, the cloze collator and a `Bert4RecTrainer` with early stopping. For callers that
-    run the training loop and write the output folder themselves."""
+    run the training loop and write the output folder themselves. `held_out_items` (from `hold_out_items`) join
+    the catalogue although no split holds them any more."""
     options = options if isinstance(options, RecommenderConfig) else RecommenderConfig.from_dict(options)
     args = _training_arguments(training_args)
     for name, needs_targets in (("train", False), ("validation", True)):
@@ -295,7 +303,8 @@ def build_bert4rec_trainer(
             raise ValueError(f"The dataset has no {name!r} split (splits: {', '.join(dataset)}).")
         _check_split(dataset[name], name, needs_targets)
 
-    vocabulary = build_item_vocabulary(dataset, items, options.catalogue)
+    set_seed(args.seed)  # the model's initial weights too (the Trainer seeds only after they are drawn)
+    vocabulary = build_item_vocabulary(dataset, items, options.catalogue, held_out_items)
     title_vectors = None
     if options.title_encoder and not options.init_from:
         texts = item_texts(vocabulary, options.title_text)
@@ -366,6 +375,7 @@ def train_bert4rec(
         early_stopping_patience=early_stopping_patience,
         early_stopping_threshold=early_stopping_threshold,
         callbacks=callbacks,
+        held_out_items=held_out or (),
     )
     args = trainer.args
     started = time.time()
@@ -426,8 +436,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(": ", 1)[1])
     parser.add_argument("results", nargs="+", help="results.json of a recommender run (train.py or evaluate.py)")
-    for path in parser.parse_args(argv).results:
-        print(f"{path}\n\n{format_results_table(json.loads(Path(path).read_text(encoding='utf-8')))}\n")
+    parser.add_argument("--rare-targets", action="store_true", help="add the rare-target rows (full ranking)")
+    parser.add_argument("--compare", action="store_true", help="one line per run instead: the model's key figures")
+    args = parser.parse_args(argv)
+    if args.compare:
+        runs = {path: json.loads(Path(path).read_text(encoding="utf-8")) for path in args.results}
+        print(format_comparison_table(runs))
+        return 0
+    for path in args.results:
+        table = format_results_table(json.loads(Path(path).read_text(encoding="utf-8")), rare_targets=args.rare_targets)
+        print(f"{path}\n\n{table}\n")
     return 0
 
 

@@ -87,12 +87,17 @@ def load_recommendation_dataset(
 
 
 def build_item_vocabulary(
-    dataset: DatasetDict, items: Dataset | None = None, catalogue: str = "sequences"
+    dataset: DatasetDict,
+    items: Dataset | None = None,
+    catalogue: str = "sequences",
+    held_out: Sequence[int] = (),
 ) -> ItemVocabulary:
-    """The catalogue in ascending item-id order: every item in any split's histories and targets, plus (with
-    `catalogue="items"`) every item of the `items` table, so items nobody interacted with can still be scored
-    through their content features. Titles and genres come from `items` when given."""
-    item_set: set[int] = set()
+    """The catalogue in ascending item-id order: every item in any split's histories and targets, every item
+    `held_out` for cold start (`hold_out_items` took them out of every split; they stay ranking candidates whether
+    or not they are someone's cold-start target), plus (with `catalogue="items"`) every item of the `items` table,
+    so items nobody interacted with can still be scored through their content features. Titles and genres come
+    from `items` when given."""
+    item_set: set[int] = {int(item) for item in held_out}
     for name, split in dataset.items():
         for column in ("item_ids", "targets"):
             if column in split.column_names:

@@ -165,15 +165,25 @@ def _dataset_licence(name_or_path: str | None) -> dict:
     return dataset_licence(name_or_path)
 
 
-def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
+def format_results_table(results: dict, ks: Sequence[int] = (10, 20), rare_targets: bool = False) -> str:
     """A Markdown table of full-ranking Recall@K / NDCG@K / MRR and sampled HR@10 / NDCG@10 (popularity negatives),
-    model and baselines, with the cold-start rows when the run held items out, and the training time when known."""
+    model and baselines, with the cold-start rows when the run held items out, the rare-target rows (full ranking
+    over the users whose targets have at most `rare_item_threshold` training interactions) with `rare_targets`,
+    and the training time when known."""
     header = [f"Recall@{k}" for k in ks] + [f"NDCG@{k}" for k in ks]
     negatives = results.get("evaluation", {}).get("num_negatives", 100)
     header += ["MRR", f"sampled HR@10 ({negatives} popularity negatives)", f"sampled NDCG@10 ({negatives} popularity negatives)"]
     lines = ["| recommender | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
     model_name = MODELS[results["model"].get("architecture", "bert4rec")]
     rows = [(model_name, results["results"]["model"])] + list(results["results"]["baselines"].items())
+    rare = results["results"]["model"].get("full_rare_targets") if rare_targets else None
+    if rare:
+        threshold = results.get("evaluation", {}).get("rare_item_threshold")
+        rows.append((f"*rare targets (full ranking; {rare['num_examples']:,} users whose targets have at most "
+                     f"{threshold} training interactions)*", None))
+        rows += [(f"{model_name}, rare targets", {"full": rare})]
+        rows += [(f"{baseline}, rare targets", {"full": report["full_rare_targets"]})
+                 for baseline, report in results["results"]["baselines"].items() if "full_rare_targets" in report]
     cold = results.get("cold_start")
     if cold:
         where = f"cold-start targets ({cold['num_held_out_items']:,} held-out items, {cold['num_examples']:,} users)"
@@ -186,8 +196,8 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
             continue
         full, sampled = report["full"], report.get("sampled_popularity", {})
         values = [full[f"recall@{k}"] for k in ks] + [full[f"ndcg@{k}"] for k in ks] + [full["mrr"]]
-        values += [sampled.get("recall@10", float("nan")), sampled.get("ndcg@10", float("nan"))]
-        lines.append(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
+        values += [sampled.get("recall@10"), sampled.get("ndcg@10")]
+        lines.append(f"| {name} | " + " | ".join("" if value is None else f"{value:.4f}" for value in values) + " |")
     training = results.get("training")
     if training:
         lines.append(
@@ -198,4 +208,30 @@ def format_results_table(results: dict, ks: Sequence[int] = (10, 20)) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MODELS", "evaluate_recommender", "format_results_table"]
+def format_comparison_table(runs: Mapping[str, dict]) -> str:
+    """One line per run (its name -> its results JSON), the model only, full ranking: NDCG@10 and Recall@10 on the
+    test split, NDCG@10 on the rare-target users and on the cold-start split with its MRR (blank where the run has
+    none), and the training time: runs (variants, seeds) side by side."""
+    lines = [
+        "| run | recommender | NDCG@10 | Recall@10 | rare targets: NDCG@10 | cold start: NDCG@10 | cold start: MRR | "
+        "training s | epochs |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, results in runs.items():
+        model = results["results"]["model"]
+        cold = (results.get("cold_start") or {}).get("results", {}).get("model", {}).get("full", {})
+        training = results.get("training") or {}
+        values = [
+            model["full"]["ndcg@10"],
+            model["full"]["recall@10"],
+            (model.get("full_rare_targets") or {}).get("ndcg@10"),
+            cold.get("ndcg@10"),
+            cold.get("mrr"),
+        ]
+        cells = ["" if value is None else f"{value:.4f}" for value in values]
+        cells += [f"{training['train_runtime_s']:,}" if training else "", f"{training['epochs']}" if training else ""]
+        lines.append(f"| {name} | {MODELS[results['model'].get('architecture', 'bert4rec')]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["MODELS", "evaluate_recommender", "format_comparison_table", "format_results_table"]

@@ -462,8 +462,10 @@ def _attention_mask(attention_mask: torch.Tensor, causal: bool) -> torch.Tensor 
     if not causal:
         return None if bool(real.all()) else real[:, None, None, :]
     length = real.shape[-1]
-    earlier = torch.ones(length, length, dtype=torch.bool, device=real.device).tril()
-    itself = torch.eye(length, dtype=torch.bool, device=real.device)
+    # Comparisons of positions rather than tril / eye: ONNX Runtime has no boolean EyeLike (the recommender exports).
+    positions = torch.arange(length, device=real.device)
+    earlier = positions[:, None] >= positions[None, :]
+    itself = positions[:, None] == positions[None, :]
     return ((earlier & real[:, None, :]) | itself)[:, None]
 
 
@@ -611,8 +613,12 @@ class Bert4RecForSequentialRecommendation(Bert4RecPreTrainedModel):
         return encoded
 
     @torch.no_grad()
-    def score_histories(self, histories: Sequence[Sequence[int]], batch_size: int = 256) -> torch.Tensor:
-        """Next-item logits `(len(histories), vocab_size)` for histories of vocabulary indexes (most recent last)."""
+    def score_histories(
+        self, histories: Sequence[Sequence[int]], batch_size: int = 256, scorer=None
+    ) -> torch.Tensor:
+        """Next-item logits `(len(histories), vocab_size)` for histories of vocabulary indexes (most recent last).
+        `scorer` (input_ids, attention_mask) -> logits replaces the model's own forward, e.g. an ONNX Runtime
+        session of its export (`mbert_tiny_hub.latency.recommend_scorer`)."""
         # BERT4Rec asks for the next item with a [MASK] after the history; SASRec+ reads it from the last item.
         ask = [] if self.config.causal else [self.config.mask_token_id]
         keep = self.config.max_position_embeddings - len(ask)
@@ -626,14 +632,18 @@ class Bert4RecForSequentialRecommendation(Bert4RecPreTrainedModel):
                 input_ids[row, width - len(history) :] = torch.tensor(history)
             input_ids = input_ids.to(device)
             attention_mask = (input_ids != self.config.pad_token_id).long()
-            scores.append(self(input_ids=input_ids, attention_mask=attention_mask).logits.float())
+            if scorer is None:
+                scores.append(self(input_ids=input_ids, attention_mask=attention_mask).logits.float())
+            else:
+                scores.append(torch.as_tensor(scorer(input_ids, attention_mask)).float())
         return torch.cat(scores)
 
-    def recommend(self, history, k: int = 10, exclude_seen: bool = True, batch_size: int = 256):
+    def recommend(self, history, k: int = 10, exclude_seen: bool = True, batch_size: int = 256, scorer=None):
         """Top-`k` next items for one history (a list of original item ids, oldest first) or a batch of them.
 
         Returns `{"item_ids": [...], "titles": [...], "scores": [...]}` for one history, a list of those for a batch.
         Padding and `[MASK]` are never returned; items in the history are not either when `exclude_seen` is true.
+        `scorer` runs the network instead of PyTorch (see `score_histories`).
         """
         if isinstance(history, (str, bytes)) or not isinstance(history, Sequence) and not hasattr(history, "__len__"):
             raise TypeError(
@@ -650,7 +660,7 @@ class Bert4RecForSequentialRecommendation(Bert4RecPreTrainedModel):
         self.eval()
         try:
             encoded = self.encode_histories(histories)
-            scores = self.score_histories(encoded, batch_size=batch_size)
+            scores = self.score_histories(encoded, batch_size=batch_size, scorer=scorer)
         finally:
             self.train(was_training)
         scores[:, :NUM_SPECIAL_ITEMS] = float("-inf")

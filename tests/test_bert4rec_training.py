@@ -13,7 +13,7 @@ from mbert_tiny_hub.results import SCHEMA_VERSION, environment_summary, weights_
 from mbert_tiny_hub.recsys import build_bert4rec_trainer, train_bert4rec
 from mbert_tiny_hub.recsys_baselines import ItemCooccurrence, MostPopular
 from mbert_tiny_hub.recsys_data import build_item_vocabulary, cooccurrence_item_embeddings, encode_titles, hold_out_items, item_texts
-from mbert_tiny_hub.recsys_results import evaluate_recommender, format_results_table
+from mbert_tiny_hub.recsys_results import evaluate_recommender, format_comparison_table, format_results_table
 from modeling.bert4rec import Bert4RecForSequentialRecommendation
 
 FEATURES = Features(
@@ -285,6 +285,42 @@ def test_a_cold_start_run_reports_the_held_out_items_beside_the_warm_test(tmp_pa
     assert cold["results"]["baselines"]["most_popular"]["full"]["recall@20"] == 0.0
     table = format_results_table(results)
     assert "cold-start targets (4 held-out items" in table and "| most_popular, cold start |" in table
+    assert "rare targets" not in table
+    rare = results["results"]["model"]["full_rare_targets"]
+    with_rare = format_results_table(results, rare_targets=True)
+    assert f"*rare targets (full ranking; {rare['num_examples']} users whose targets have at most 10" in with_rare
+    assert f"{rare['ndcg@10']:.4f} | {rare['ndcg@20']:.4f} | {rare['mrr']:.4f} |  |  |" in with_rare
+    line = format_comparison_table({"run-a": results}).splitlines()[-1]
+    model, cold_model = results["results"]["model"]["full"], cold["results"]["model"]["full"]
+    assert line.startswith(f"| run-a | BERT4Rec | {model['ndcg@10']:.4f} | {model['recall@10']:.4f} | {rare['ndcg@10']:.4f} | "
+                           f"{cold_model['ndcg@10']:.4f} | {cold_model['mrr']:.4f} |")
+
+
+def test_the_same_seed_builds_the_same_initial_model(tmp_path):
+    dataset = leave_one_out(successor_sequences())
+    first, second = (
+        build_bert4rec_trainer(dataset, training_args(tmp_path / name), None, TINY_MODEL).model for name in "ab"
+    )
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_every_held_out_item_stays_a_ranking_candidate_even_when_nobody_is_asked_for_it(tmp_path):
+    # Items 101-120 each open one user's sequence and appear nowhere else: held out, they are nobody's cold-start
+    # target (no history before them), yet they were drawn from the catalogue and must still be ranked.
+    random.seed(2)
+    sequences = [[101 + u] + random.sample(range(1, 21), 9) for u in range(20)]
+    catalogue = set(range(1, 21)) | set(range(101, 121))
+    split, held_out = hold_out_items(leave_one_out(sequences), 0.25, seed=0)
+    never_asked = set(held_out) - set(item for row in split["test_cold_start"]["targets"] for item in row)
+    assert never_asked & set(range(101, 121)), "the seed must hold out at least one opener for this test to bite"
+    options = {**TINY_MODEL, "cold_start_items": 0.25, "cold_start_seed": 0, "catalogue": "sequences"}
+    model, results = train_bert4rec(
+        leave_one_out(sequences), training_args(tmp_path, epochs=1, save_strategy="no", load_best_model_at_end=False),
+        None, options, early_stopping_patience=None, command="pytest",
+    )
+    assert results["cold_start"]["held_out_item_ids"] == held_out
+    assert set(model.item_vocabulary.item_ids) == catalogue and results["dataset"]["num_items"] == len(catalogue)
 
 
 def test_title_vectors_from_a_bert_encoder_become_frozen_item_features(tmp_path):

@@ -91,3 +91,22 @@ def test_torch_compile_runtime_returns_sane_rows():
     rows = measure_latency({"tiny": tiny_model()}, ("compile",), batch_sizes=(1,), seq_lens=(8,),
                            compare_to_mbert_base=False, **QUICK)
     check_rows(rows, ["tiny"], ["compile"], [1], [8])
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["bert4rec", "sasrec_plus"])
+def test_recommend_through_onnx_runtime_gives_pytorchs_top_10_for_a_50_item_history(causal):
+    from mbert_tiny_hub.latency import measure_recommend_latency
+    from modeling.bert4rec import Bert4RecConfig, Bert4RecForSequentialRecommendation, ItemVocabulary
+
+    torch.manual_seed(0)
+    config = Bert4RecConfig(
+        num_items=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=50, causal=causal,
+    )
+    model = Bert4RecForSequentialRecommendation(config).eval()
+    model.set_item_vocabulary(ItemVocabulary(list(range(1000, 1300)), [f"Item {i}" for i in range(300)]))
+    rows = measure_recommend_latency({"tiny": model}, history_length=50, k=10, threads=1, warmup=1,
+                                     min_iterations=3, min_seconds=0.0)
+    assert [row["runtime"] for row in rows] == ["eager", "onnxruntime"]
+    assert all(row["top_k_agrees"] and row["history_length"] == 50 for row in rows)
+    assert all(0 < row["p50_ms"] <= row["p90_ms"] and row["ratio_to_eager"] > 0 for row in rows)
