@@ -38,7 +38,7 @@ from .evaluation_data import EvaluationError, align_labels, check_not_empty, fil
 from .evaluation_tables import pareto_note, pareto_points, short_name, transfer_matrix, transfer_summary
 from .latency import measure_latency
 from .hub_checks import dataset_card_facts
-from .metrics import classification_report, confusion_matrix, predictions_from_logits
+from .metrics import classification_report, confusion_matrix, predictions_from_logits, tune_threshold
 from .results import RESULTS_FILE, environment_summary, is_peft, model_summary, results_header, write_json
 
 logger = logging.getLogger(__name__)
@@ -154,6 +154,30 @@ def _baseline_latency(fitted: Mapping, text: str, iterations: int = 30) -> list[
             }
         )
     return rows
+
+
+def model_threshold(model, default: float = 0.5) -> float:
+    """The sigmoid threshold a multi-label model was saved with (`config.multi_label_threshold`), else `default`."""
+    threshold = getattr(model.config, "multi_label_threshold", None)
+    return float(threshold) if isinstance(threshold, (int, float)) and 0 < threshold < 1 else default
+
+
+def choose_threshold_on(
+    model, tokenizer, split, label_column: str | None = None, *, text_column: str = "text", batch_size: int = 32,
+    max_length: int | None = None, device=None, source: str = "the tuning split",
+) -> tuple[float, float]:
+    """(threshold, macro-F1 there): the multi-label threshold with the best macro-F1 on `split` (a validation split,
+    never the one reported)."""
+    label_column, label_names, multi_label = label_spec(split.features, label_column, source)
+    if not multi_label:
+        raise EvaluationError(f"{source}: a threshold is tuned for multi-label models only.")
+    check_not_empty(split, source)
+    column_order = align_labels(model.config, label_names, multi_label, "The model")
+    references = label_matrix(list(split[label_column]), len(label_names), multi_label, label_column, source)
+    logits = predict_logits(model, tokenizer, list(split[text_column]), batch_size, max_length, device)
+    if column_order is not None:
+        logits = logits[:, column_order]
+    return tune_threshold(logits, references, label_names)
 
 
 def evaluate_classifier(

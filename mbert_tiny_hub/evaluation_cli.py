@@ -71,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--revision", help="model revision (branch, tag or commit) for Hub ids")
     what.add_argument("--trust-remote-code", action="store_true", help="load the checkpoint's own model code")
     how = parser.add_argument_group("how")
-    how.add_argument("--threshold", type=float, default=0.5, help="sigmoid threshold of multi-label models")
+    how.add_argument("--threshold", type=float,
+                     help="sigmoid threshold of multi-label models (if unset: the model's config.multi_label_threshold, "
+                     "which train.py chooses on the validation split, else 0.5)")
+    how.add_argument("--tune-threshold-on", metavar="SPLIT",
+                     help="choose the multi-label threshold on this split (e.g. validation) before scoring --split")
     how.add_argument("--batch-size", type=int, default=32, help="inference batch size")
     how.add_argument("--max-length", type=int, help="truncate inputs (if unset: the model's maximum length)")
     how.add_argument("--threads", type=int, help="CPU threads for inference and timing (if unset: torch's)")
@@ -179,10 +183,25 @@ def run(args: argparse.Namespace, command: str) -> int:
         if latency is not None:
             # The mBERT-base shape is timed once per run, with the first model; later models reuse its rows.
             options = dict(latency, compare_to_mbert_base=reference_rows is None)
+        threshold = args.threshold if args.threshold is not None else evaluation.model_threshold(model)
+        if args.tune_threshold_on:
+            if args.threshold is not None:
+                raise evaluation_data.EvaluationError("Give --threshold or --tune-threshold-on, not both.")
+            if args.tune_threshold_on == args.split:
+                raise evaluation_data.EvaluationError(
+                    f"--tune-threshold-on {args.tune_threshold_on} is the split being scored: tune on another one."
+                )
+            tuning = evaluation_data.get_split(dataset_dict, args.tune_threshold_on, source)
+            threshold, tuned_f1 = evaluation.choose_threshold_on(
+                model, tokenizer, tuning, args.label_column, text_column=args.text_column,
+                batch_size=args.batch_size, max_length=args.max_length, device=state.device,
+                source=f"{source}, split {args.tune_threshold_on}",
+            )
+            print(f"{name}: threshold {threshold:.2f} chosen on {args.tune_threshold_on} (macro-F1 {tuned_f1:.4f} there)")
         results = evaluation.evaluate_classifier(
             model, tokenizer, split, args.label_column,
             text_column=args.text_column, language_column=args.language_column,
-            per_language=True if args.per_language else None, threshold=args.threshold, batch_size=args.batch_size,
+            per_language=True if args.per_language else None, threshold=threshold, batch_size=args.batch_size,
             max_length=args.max_length, device=state.device, baselines=args.baselines, fitted_baselines=fitted,
             train_languages=args.train_languages, test_languages=args.test_languages, latency=options,
             model_name_or_path=name, model_revision=args.revision, dataset_name_or_path=args.dataset,

@@ -103,6 +103,25 @@ def confusion_matrix(
     return {"labels": list(label_names), "matrix": matrix.astype(int).tolist()}
 
 
+THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05, 0.10, ..., 0.95
+
+
+def tune_threshold(
+    logits: np.ndarray, references: np.ndarray, label_names: Sequence[str], grid: Sequence[float] = THRESHOLD_GRID
+) -> tuple[float, float]:
+    """The sigmoid threshold of a multi-label model with the best macro-F1 on (validation) `logits` / `references`
+    (a 0/1 matrix), and that macro-F1. Ties go to the threshold closest to 0.5."""
+    if not len(references):
+        raise ValueError("Cannot choose a threshold on an empty split.")
+    scored = []
+    for threshold in grid:
+        predictions = predictions_from_logits(logits, True, threshold)
+        macro_f1 = classification_report(references, predictions, label_names, True)["macro_f1"]
+        scored.append((round(macro_f1, 10), -abs(threshold - 0.5), threshold))
+    best_f1, _, best = max(scored)
+    return float(best), float(best_f1)
+
+
 def make_compute_metrics(
     label_names: Sequence[str], multi_label: bool = False, threshold: float = 0.5
 ) -> Callable:

@@ -568,6 +568,26 @@ def test_several_models_share_one_baseline_fit_one_mbert_base_timing_and_a_paret
     assert "tiny-emotion-2" in printed and "### Latency" in printed
 
 
+def test_evaluate_reads_the_saved_threshold_or_tunes_one_on_another_split(tmp_path, tokenizer, capsys):
+    train, validation = make_rows(150, seed=3, multi_label=True), make_rows(45, seed=5, multi_label=True)
+    test = make_rows(45, seed=4, multi_label=True)
+    folder = write_dataset_folder(tmp_path / "multi", {"train": train, "validation": validation, "test": test},
+                                  multi_label=True)
+    model = train_classifier(train, tokenizer, multi_label=True, steps=40)
+    model.config.multi_label_threshold = 0.35
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    common = ["--model", str(tmp_path / "model"), "--dataset", str(folder), "--config", "all", "--baselines", "none"]
+    assert main(common + ["--output-dir", str(tmp_path / "saved")]) == 0
+    assert json.loads((tmp_path / "saved" / "results.json").read_text())["results"]["model"]["threshold"] == 0.35
+    assert main(common + ["--tune-threshold-on", "validation", "--output-dir", str(tmp_path / "tuned")]) == 0
+    printed = capsys.readouterr().out
+    tuned = json.loads((tmp_path / "tuned" / "results.json").read_text())["results"]["model"]["threshold"]
+    assert f"threshold {tuned:.2f} chosen on validation" in printed
+    assert main(common + ["--tune-threshold-on", "test"]) == 2  # never tuned on the split it reports
+    assert "the split being scored" in capsys.readouterr().err
+
+
 def test_compare_combines_earlier_results_into_a_transfer_matrix(transfer_results, tmp_path, capsys):
     path = tmp_path / "results.json"
     path.write_text(json.dumps(transfer_results))

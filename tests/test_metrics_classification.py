@@ -9,6 +9,7 @@ from mbert_tiny_hub.metrics import (
     make_compute_metrics,
     predictions_from_logits,
     to_multi_hot,
+    tune_threshold,
 )
 
 NAMES = ["neg", "neu", "pos"]
@@ -84,6 +85,18 @@ def test_multi_label_predictions_use_sigmoid_and_the_threshold():
     assert predictions_from_logits(logits, multi_label=True).tolist() == [[1, 0, 1]]
     assert predictions_from_logits(logits, multi_label=True, threshold=0.6).tolist() == [[0, 0, 1]]
     assert predictions_from_logits(logits, multi_label=False).tolist() == [2]
+
+
+def test_the_tuned_threshold_is_the_grid_point_with_the_best_macro_f1():
+    # Positives score sigmoid 0.25-0.35, negatives 0.05-0.15: 0.5 predicts nothing, 0.2 separates them.
+    probabilities = np.array([[0.30, 0.10], [0.25, 0.35], [0.05, 0.30], [0.15, 0.05], [0.35, 0.12], [0.10, 0.28]])
+    references = (probabilities >= 0.2).astype(int)
+    logits = np.log(probabilities / (1 - probabilities))
+    assert classification_report(references, predictions_from_logits(logits, True), ["a", "b"], True)["macro_f1"] == 0
+    threshold, macro_f1 = tune_threshold(logits, references, ["a", "b"])
+    assert threshold in (0.2, 0.25) and macro_f1 == 1.0  # both separate them; the tie goes towards 0.5
+    # A flat optimum keeps the grid point closest to 0.5.
+    assert tune_threshold(np.full((2, 1), 5.0), np.ones((2, 1), dtype=int), ["a"])[0] == 0.5
 
 
 def test_label_lists_become_a_multi_hot_matrix_and_bad_ids_name_the_row():

@@ -258,6 +258,9 @@ def test_multi_label_dataset_trains_with_the_sigmoid_hybrid_loss(fixtures, tmp_p
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["problem_type"] == "multi_label_classification"
     assert results["results"]["model"]["num_examples"] == 30
+    # The threshold is chosen on validation, saved for pipelines and the Space, and used on the test split.
+    assert 0.05 <= saved["multi_label_threshold"] <= 0.95
+    assert results["results"]["model"]["threshold"] == saved["multi_label_threshold"]
 
 
 def test_early_stopping_stops_when_validation_macro_f1_stops_improving_and_keeps_the_best_checkpoint(

@@ -18,8 +18,8 @@ from modeling.trainers import DistillationTrainer, HybridLossTrainer
 
 from ..config import ConfigError, ExperimentConfig
 from ..evaluation import evaluate_classifier
-from ..metrics import make_compute_metrics
-from ..results import model_summary
+from ..metrics import make_compute_metrics, tune_threshold
+from ..results import is_peft, model_summary
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, early_stopping_callbacks, make_training_arguments, training_summary
 from .data import LabelInfo, load_classification_data, tokenize_classification
@@ -106,7 +106,8 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     start_training(run, args)
     train_output = trainer.train(resume_from_checkpoint=run.resume_from)
 
-    results = evaluate_on_test_split(trainer, run, tokenizer, dataset, labels)
+    threshold = choose_threshold(trainer, tokenized[config.data.validation_split], labels)
+    results = evaluate_on_test_split(trainer, run, tokenizer, dataset, labels, threshold)
     results["training"] = training_summary(trainer, train_output)
     if teacher is not None:
         results["model"]["teacher"] = config.distillation.teacher
@@ -169,7 +170,23 @@ def build_hybrid_loss(config: ExperimentConfig, labels: LabelInfo, train_split):
         raise ConfigError(f"{config.source}: loss: {error}") from None
 
 
-def evaluate_on_test_split(trainer, run: Run, tokenizer, dataset, labels: LabelInfo) -> dict:
+def choose_threshold(trainer, validation, labels: LabelInfo) -> float:
+    """A multi-label model's sigmoid threshold, chosen on the validation split (best macro-F1 over 0.05..0.95) and
+    saved as `config.multi_label_threshold`, which evaluate.py, pipelines and the Space read; 0.5 for single-label
+    models and for LoRA adapters (an adapter folder has no config.json to carry it; `python evaluate.py
+    --tune-threshold-on validation` tunes one for them)."""
+    if not labels.multi_label or is_peft(trainer.model):
+        return 0.5
+    output = trainer.predict(validation, metric_key_prefix="threshold")
+    logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    references = (output.label_ids >= 0.5).astype("int64")
+    threshold, macro_f1 = tune_threshold(logits, references, labels.names)
+    logger.info("Multi-label threshold %.2f chosen on the validation split (macro-F1 %.4f there).", threshold, macro_f1)
+    trainer.accelerator.unwrap_model(trainer.model).config.multi_label_threshold = threshold
+    return threshold
+
+
+def evaluate_on_test_split(trainer, run: Run, tokenizer, dataset, labels: LabelInfo, threshold: float = 0.5) -> dict:
     """The best model scored on the test split by evaluate.py's evaluator (`evaluate_classifier`): the same keys
     and numbers as `python evaluate.py --model <output folder>`, the baselines fitted on the same training rows."""
     config, data = run.config, run.config.data
@@ -182,6 +199,7 @@ def evaluate_on_test_split(trainer, run: Run, tokenizer, dataset, labels: LabelI
         labels.column,
         text_column=data.text_column,
         language_column=data.language_column,
+        threshold=threshold,
         batch_size=trainer.args.per_device_eval_batch_size,
         max_length=config.model.max_length,
         baselines_train_split=dataset[data.train_split] if data.baselines else None,
