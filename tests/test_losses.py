@@ -167,6 +167,13 @@ def test_language_weights_keep_the_mean_example_weight_at_one():
     assert 900 * inverse["eng"] == pytest.approx(100 * inverse["swa"])  # every language weighs the same in total
 
 
+def test_language_weights_do_nothing_on_a_single_language_set():
+    # GoEmotions (English) and POLAR Hausa have one language: every weighting gives every example weight 1, so the
+    # loss ablation's "language weights on / off" can only differ on a multilingual training set.
+    for method in ("none", "inverse", "sqrt_inverse"):
+        assert language_weights_from_counts({"hau": 2921}, method) == {"hau": pytest.approx(1.0)}
+
+
 def test_bad_settings_are_rejected_with_the_setting_named():
     with pytest.raises(ValueError, match="focal_weight"):
         HybridLoss(focal_weight=1.5)
