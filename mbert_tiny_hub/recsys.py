@@ -192,7 +192,10 @@ class NextItemCollator:
 class ElapsedTraining(TrainerCallback):
     """Writes `train_elapsed_s` (wall seconds since training began, evaluations included) into each evaluation's
     log_history entry, so time-to-quality can be read back (`benchmarks/recsys_time_to_quality.py`). After a resume
-    it continues from the last value in the restored log history."""
+    it continues from the last value in the restored log history. An evaluation outside training gets nothing."""
+
+    def __init__(self):
+        self._offset, self._started = 0.0, None
 
     def on_train_begin(self, args, state, control, **kwargs):
         before = [entry["train_elapsed_s"] for entry in state.log_history if "train_elapsed_s" in entry]
@@ -200,7 +203,8 @@ class ElapsedTraining(TrainerCallback):
         self._started = time.time()
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if state.log_history and metrics and all(key in state.log_history[-1] for key in metrics):
+        entry = state.log_history[-1] if state.log_history else {}
+        if self._started is not None and metrics and all(key in entry for key in metrics):
             state.log_history[-1]["train_elapsed_s"] = round(self._offset + time.time() - self._started, 1)
 
 

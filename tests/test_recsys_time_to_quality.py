@@ -45,4 +45,14 @@ def test_speedups_are_against_the_first_run_and_the_table_prints(tmp_path, capsy
         (tmp_path / name / "results.json").write_text(json.dumps(run))
     assert bench.main([str(tmp_path / "old"), str(tmp_path / "new")]) == 0
     printed = capsys.readouterr().out
-    assert "| new | SASRec+ | 1 | 2 | 85.0 | 0.1700 (2, 80.0) |" in printed and "| 2.50x | 3.88x |" in printed
+    assert "| new | SASRec+ | 1 | - | 2 | 85.0 | 0.1700 (2, 80.0) |" in printed and "| 2.50x | 3.88x |" in printed
+
+
+def test_the_validation_seconds_come_from_the_latest_checkpoint(tmp_path):
+    for step, runtimes in ((9, [1.0]), (10, [4.0, 5.0, 9.0])):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        history = [{"eval_runtime": value} for value in runtimes] + [{"loss": 1.0}]
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    assert bench.validation_seconds(tmp_path) == 5.0
+    (tmp_path / "no_checkpoints").mkdir()
+    assert bench.validation_seconds(tmp_path / "no_checkpoints") is None
