@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", help="output folders (or results.json files); the first is the reference")
     parser.add_argument("--target", type=float, default=0.158, help="validation NDCG@10 to reach (default 0.158)")
     args = parser.parse_args(argv)
-    runs = [(Path(path).name if Path(path).is_dir() else Path(path).parent.name, load_results(path)) for path in args.runs]
+    names = [Path(path).name if Path(path).is_dir() else Path(path).parent.name for path in args.runs]
+    runs = [(name, load_results(path)) for name, path in zip(names, args.runs)]
     probes = [validation_seconds(path) for path in args.runs]
     print(format_table(rows(runs, args.target, probes), args.target))
     return 0
