@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset, DatasetDict
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import speed_metrics
 
 from modeling.bert4rec import (
@@ -189,6 +189,25 @@ class NextItemCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
+class ElapsedTraining(TrainerCallback):
+    """Writes `train_elapsed_s` (wall seconds since training began, evaluations included) into each evaluation's
+    log_history entry, so time-to-quality can be read back (`benchmarks/recsys_time_to_quality.py`). After a resume
+    it continues from the last value in the restored log history. An evaluation outside training gets nothing."""
+
+    def __init__(self):
+        self._offset, self._started = 0.0, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        before = [entry["train_elapsed_s"] for entry in state.log_history if "train_elapsed_s" in entry]
+        self._offset = before[-1] if before else 0.0
+        self._started = time.time()
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        entry = state.log_history[-1] if state.log_history else {}
+        if self._started is not None and metrics and all(key in entry for key in metrics):
+            state.log_history[-1]["train_elapsed_s"] = round(self._offset + time.time() - self._started, 1)
+
+
 class Bert4RecTrainer(Trainer):
     """A `Trainer` whose evaluation is full-ranking Recall/NDCG/MRR of the next item (seen items excluded).
 
@@ -333,7 +352,7 @@ def build_bert4rec_trainer(
             crop=options.crop,
             last_item_mask_probability=options.last_item_mask_probability,
         )
-    callbacks = list(callbacks or [])
+    callbacks = [ElapsedTraining(), *(callbacks or [])]
     if early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience, early_stopping_threshold))
     return Bert4RecTrainer(
@@ -408,6 +427,10 @@ def train_bert4rec(
                 [round(entry["epoch"], 2), round(entry["eval_ndcg@10"], 4)]
                 for entry in trainer.state.log_history
                 if "eval_ndcg@10" in entry
+            ],
+            # wall seconds of training (evaluations included) at each of those validations
+            "validation_elapsed_s": [
+                entry.get("train_elapsed_s") for entry in trainer.state.log_history if "eval_ndcg@10" in entry
             ],
             "threads": torch.get_num_threads(),
         }

@@ -144,6 +144,10 @@ def test_training_keeps_the_best_checkpoint_by_validation_ndcg(trained):
     training = results["training"]
     assert training["best_validation_ndcg@10"] is not None and training["best_validation_ndcg@10"] > 0.9
     assert training["best_checkpoint"] is not None and training["epochs"] == 50
+    elapsed = training["validation_elapsed_s"]  # ElapsedTraining: wall seconds at each validation, for time-to-quality
+    assert len(elapsed) == len(training["validation_ndcg@10"]) == 50
+    assert all(isinstance(value, float) and value >= 0 for value in elapsed) and elapsed == sorted(elapsed)
+    assert elapsed[-1] <= training["train_runtime_s"] + 1
 
 
 def test_training_stops_early_when_validation_ndcg_stops_improving(tmp_path):
