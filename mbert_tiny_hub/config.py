@@ -37,6 +37,7 @@ from .config_checks import (
     _build_section,
     _check_corpus,
     _check_hub_metadata,
+    _check_logit_adjustment,
     _check_ranges,
     _check_recommender,
     _check_training_section,
@@ -112,6 +113,10 @@ class LossConfig:
     # Per-language example weights: none | inverse | sqrt_inverse, or a mapping {language: weight}.
     language_weights: str | dict[str, float] = "none"
     label_smoothing: float = 0.0
+    # Single-label only: post-hoc logit adjustment, argmax(logits - τ·log π) with π the training class prior, folded
+    # into the classifier's bias after training (every consumer of the saved model gets it). "none"; a number (τ);
+    # or the metric (accuracy | macro_f1 | weighted_f1) whose best validation value chooses τ in 0.0, 0.1, ..., 2.0.
+    logit_adjustment: str | float = "none"
 
 
 @dataclasses.dataclass
@@ -288,6 +293,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
         isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in sections["loss"].class_weights
     ):
         raise ConfigError(f"{source}: loss.class_weights must be numbers >= 0; got {sections['loss'].class_weights}.")
+    _check_logit_adjustment(sections["loss"].logit_adjustment, source)
     for name in FREE_SECTIONS:
         if data.get(name) is not None and not isinstance(data[name], dict):
             raise ConfigError(f"{source}: {name} must be a mapping of keys to values.")

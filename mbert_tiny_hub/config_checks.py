@@ -237,6 +237,19 @@ def _check_ranges(source: str, section: str, values: dict[str, Any], ranges: dic
             raise ConfigError(f"{source}: {section}.{key} must be {' and '.join(bounds)}; got {value!r}.")
 
 
+def _check_logit_adjustment(setting, source: str) -> None:
+    from .metrics import LOGIT_ADJUSTMENT_METRICS
+
+    if isinstance(setting, str):
+        if setting not in ("none", *LOGIT_ADJUSTMENT_METRICS):
+            raise ConfigError(
+                f"{source}: loss.logit_adjustment must be none, a number (τ) or the metric that chooses τ on the "
+                f"validation split ({', '.join(LOGIT_ADJUSTMENT_METRICS)}); got {setting!r}."
+            )
+    elif isinstance(setting, bool) or not 0 <= setting <= 10:
+        raise ConfigError(f"{source}: loss.logit_adjustment as a number (τ) must be between 0 and 10; got {setting!r}.")
+
+
 def _check_corpus(corpus: list | None, source: str) -> None:
     if corpus is None:
         return

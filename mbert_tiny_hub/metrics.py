@@ -122,6 +122,43 @@ def tune_threshold(
     return float(best), float(best_f1)
 
 
+LOGIT_ADJUSTMENT_GRID = tuple(round(0.1 * step, 1) for step in range(21))  # τ = 0.0, 0.1, ..., 2.0
+LOGIT_ADJUSTMENT_METRICS = ("accuracy", "macro_f1", "weighted_f1")
+
+
+def log_prior(counts: Sequence[int]) -> np.ndarray:
+    """log π: the log of each class's share of the training labels (an unseen class counts once)."""
+    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+    return np.log(counts / counts.sum())
+
+
+def tune_logit_adjustment(
+    logits: np.ndarray,
+    references: np.ndarray,
+    prior: np.ndarray,
+    label_names: Sequence[str],
+    metric: str = "macro_f1",
+    grid: Sequence[float] = LOGIT_ADJUSTMENT_GRID,
+) -> tuple[float, float, float]:
+    """Post-hoc logit adjustment of a single-label model (Menon et al., 2021, "Long-tail learning via logit
+    adjustment"): predict argmax(logits - τ·log π), π the training class prior. τ is the `grid` value with the best
+    `metric` on (validation) `logits` / `references`; ties go to the smallest τ. Returns τ, the metric there and
+    the metric at τ = 0 (the unadjusted model)."""
+    if metric not in LOGIT_ADJUSTMENT_METRICS:
+        raise ValueError(f"Unknown metric {metric!r} for the logit adjustment: use one of {', '.join(LOGIT_ADJUSTMENT_METRICS)}.")
+    if not len(references):
+        raise ValueError("Cannot choose a logit adjustment on an empty split.")
+    logits, prior = np.asarray(logits, dtype=np.float64), np.asarray(prior, dtype=np.float64)
+    if logits.ndim != 2 or logits.shape[1] != len(prior):
+        raise ValueError(f"Logits of shape {logits.shape} for a prior over {len(prior)} classes.")
+    scores = {}
+    for tau in sorted(set(grid) | {0.0}):
+        predictions = predictions_from_logits(logits - tau * prior, False)
+        scores[tau] = round(classification_report(references, predictions, label_names)[metric], 10)
+    best = max(scores, key=lambda tau: (scores[tau], -tau))
+    return float(best), float(scores[best]), float(scores[0.0])
+
+
 def make_compute_metrics(
     label_names: Sequence[str], multi_label: bool = False, threshold: float = 0.5
 ) -> Callable:

@@ -9,6 +9,8 @@ from mbert_tiny_hub.metrics import (
     make_compute_metrics,
     predictions_from_logits,
     to_multi_hot,
+    log_prior,
+    tune_logit_adjustment,
     tune_threshold,
 )
 
@@ -97,6 +99,28 @@ def test_the_tuned_threshold_is_the_grid_point_with_the_best_macro_f1():
     assert threshold in (0.2, 0.25) and macro_f1 == 1.0  # both separate them; the tie goes towards 0.5
     # A flat optimum keeps the grid point closest to 0.5.
     assert tune_threshold(np.full((2, 1), 5.0), np.ones((2, 1), dtype=int), ["a"])[0] == 0.5
+
+
+def test_logit_adjustment_moves_predictions_to_the_rare_class_only_as_far_as_the_metric_gains():
+    # 90 frequent / 10 rare examples; the model's logits favour the frequent class by 1.0 everywhere, so every rare
+    # example whose evidence for its class is below 1.0 is lost unless the prior is taken out again.
+    rng = np.random.default_rng(0)
+    references = np.array([0] * 90 + [1] * 10)
+    evidence = np.where(references == 1, rng.uniform(0.3, 0.9, 100), rng.uniform(-2.0, -1.2, 100))
+    logits = np.stack([np.zeros(100), evidence - 1.0], axis=1)
+    prior = log_prior([90, 10])
+    assert prior == pytest.approx(np.log([0.9, 0.1]))
+    tau, best, unadjusted = tune_logit_adjustment(logits, references, prior, ["frequent", "rare"])
+    assert unadjusted < 0.5 and best == 1.0  # unadjusted: no rare example found; adjusted: all separated
+    shift = tau * (prior[0] - prior[1])  # logit_rare - logit_frequent rises by τ·log(π_frequent / π_rare)
+    assert 1.0 - 0.3 < shift < 1.0 + 1.2  # every rare example crosses, no frequent one does
+    assert tau == min(t for t in np.round(np.arange(0, 2.01, 0.1), 1) if 1.0 - 0.3 < t * (prior[0] - prior[1]))
+    # Logits already calibrated for the metric keep τ = 0 (ties go to the smallest τ).
+    assert tune_logit_adjustment(np.eye(2)[references] * 10, references, prior, ["frequent", "rare"])[0] == 0.0
+    with pytest.raises(ValueError, match="Unknown metric 'recall'"):
+        tune_logit_adjustment(logits, references, prior, ["frequent", "rare"], metric="recall")
+    with pytest.raises(ValueError, match="prior over 3 classes"):
+        tune_logit_adjustment(logits, references, log_prior([1, 1, 1]), ["frequent", "rare"])
 
 
 def test_label_lists_become_a_multi_hot_matrix_and_bad_ids_name_the_row():

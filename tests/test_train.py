@@ -263,6 +263,52 @@ def test_multi_label_dataset_trains_with_the_sigmoid_hybrid_loss(fixtures, tmp_p
     assert results["results"]["model"]["threshold"] == saved["multi_label_threshold"]
 
 
+def test_logit_adjustment_is_chosen_on_validation_and_folded_into_the_saved_classifier(fixtures, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from mbert_tiny_hub.metrics import log_prior
+
+    config = tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], tmp_path / "run", num_train_epochs=1)
+    config["loss"]["logit_adjustment"] = "macro_f1"
+    results = run(config, tmp_path)
+    adjustment = results["results"]["model"]["logit_adjustment"]
+    assert adjustment["chosen_on"] == "validation" and adjustment["metric"] == "macro_f1"
+    assert 0.0 <= adjustment["tau"] <= 2.0
+    assert adjustment["validation_score"] >= adjustment["validation_score_unadjusted"]
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["logit_adjustment_tau"] == adjustment["tau"]
+    # The last checkpoint is the unadjusted model; the output folder's bias differs from it by exactly -τ·log π.
+    final = AutoModelForSequenceClassification.from_pretrained(tmp_path / "run")
+    checkpoint = sorted((tmp_path / "run").glob("checkpoint-*"))[-1]
+    before = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    prior = torch.tensor(adjustment["log_prior"], dtype=torch.float32)
+    assert torch.allclose(final.classifier.bias, before.classifier.bias - adjustment["tau"] * prior, atol=1e-5)
+    assert torch.equal(final.classifier.weight, before.classifier.weight)
+    from data_scripts import load_built_dataset
+
+    train = load_built_dataset(str(fixtures["dataset"]), "all", split="train")
+    assert np.allclose(adjustment["log_prior"], log_prior(np.bincount(train["label"], minlength=len(LABELS))), atol=1e-6)
+    # The test figures are the adjusted model's: argmax of the saved folder's logits.
+    test = load_built_dataset(str(fixtures["dataset"]), "all", split="test")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "run")
+    with torch.no_grad():
+        logits = final.eval()(
+            **tokenizer(list(test["text"]), return_tensors="pt", padding=True, truncation=True, max_length=16)
+        ).logits
+    accuracy = float((logits.argmax(-1).numpy() == np.array(test["label"])).mean())
+    assert results["results"]["model"]["accuracy"] == pytest.approx(accuracy)
+
+
+def test_logit_adjustment_is_refused_for_multi_label_data_before_training(fixtures, tmp_path):
+    from mbert_tiny_hub.config import ConfigError
+
+    config = tiny_classification_config(fixtures["multi_label"], fixtures["tokenizer"], tmp_path / "run")
+    config["loss"]["logit_adjustment"] = 0.5
+    with pytest.raises(ConfigError, match="logit_adjustment is for single-label"):
+        run(config, tmp_path)
+    assert not list((tmp_path / "run").glob("checkpoint-*"))
+
+
 def test_early_stopping_stops_when_validation_macro_f1_stops_improving_and_keeps_the_best_checkpoint(
     fixtures, tmp_path
 ):

@@ -18,7 +18,7 @@ from modeling.trainers import DistillationTrainer, HybridLossTrainer
 
 from ..config import ConfigError, ExperimentConfig
 from ..evaluation import evaluate_classifier
-from ..metrics import make_compute_metrics, tune_threshold
+from ..metrics import log_prior, make_compute_metrics, tune_logit_adjustment, tune_threshold
 from ..results import is_peft, model_summary
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, early_stopping_callbacks, make_training_arguments, training_summary
@@ -75,6 +75,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     if language_weights:
         logger.info("Language weights: %s", {k: round(v, 3) for k, v in language_weights.items()})
     loss = build_hybrid_loss(config, labels, train_split)
+    check_logit_adjustment(config, labels)
     with args.main_process_first(desc="tokenizing"):
         tokenized = tokenize_classification(dataset, tokenizer, config, labels, language_weights)
     if teacher is not None and distillation_kwargs["distil_logits"] and provenance.get("kept_token_ids") is None:
@@ -107,7 +108,10 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     train_output = trainer.train(resume_from_checkpoint=run.resume_from)
 
     threshold = choose_threshold(trainer, tokenized[config.data.validation_split], labels)
+    adjustment = apply_logit_adjustment(trainer, tokenized[config.data.validation_split], labels, config, train_split)
     results = evaluate_on_test_split(trainer, run, tokenizer, dataset, labels, threshold)
+    if adjustment is not None:
+        results["results"]["model"]["logit_adjustment"] = adjustment
     results["training"] = training_summary(trainer, train_output)
     if teacher is not None:
         results["model"]["teacher"] = config.distillation.teacher
@@ -184,6 +188,64 @@ def choose_threshold(trainer, validation, labels: LabelInfo) -> float:
     logger.info("Multi-label threshold %.2f chosen on the validation split (macro-F1 %.4f there).", threshold, macro_f1)
     trainer.accelerator.unwrap_model(trainer.model).config.multi_label_threshold = threshold
     return threshold
+
+
+def check_logit_adjustment(config: ExperimentConfig, labels: LabelInfo) -> None:
+    """loss.logit_adjustment is folded into a single-label classifier's bias: refuse it up front elsewhere."""
+    if config.loss.logit_adjustment in (None, "none"):
+        return
+    if labels.multi_label:
+        raise ConfigError(
+            f"{config.source}: loss.logit_adjustment is for single-label classifiers; a multi-label model gets its "
+            "sigmoid threshold chosen on the validation split instead."
+        )
+    if config.task == "lora":
+        raise ConfigError(f"{config.source}: loss.logit_adjustment is not supported for LoRA adapters.")
+
+
+def classifier_output_layer(model) -> torch.nn.Linear:
+    """The last linear layer of a sequence classifier's head (BERT: `classifier`; XLM-R: `classifier.out_proj`)."""
+    head = getattr(model, "classifier", None) or getattr(model, "score", None)
+    layers = [
+        module
+        for module in (head.modules() if head is not None else ())
+        if isinstance(module, torch.nn.Linear) and module.out_features == model.config.num_labels
+    ]
+    if not layers or layers[-1].bias is None:
+        raise ConfigError(f"{type(model).__name__} has no classifier output layer with a bias to adjust.")
+    return layers[-1]
+
+
+def apply_logit_adjustment(trainer, validation, labels: LabelInfo, config: ExperimentConfig, train_split) -> dict | None:
+    """Post-hoc logit adjustment (`loss.logit_adjustment`): τ, given or chosen on the validation split, folded into
+    the classifier's bias as -τ·log π, so the saved model, pipelines, evaluate.py and the Space all predict
+    argmax(logits - τ·log π) with no extra code; recorded as `config.logit_adjustment_tau`."""
+    setting = config.loss.logit_adjustment
+    if setting in (None, "none"):
+        return None
+    prior = log_prior(label_counts(train_split[labels.column], len(labels.names), False))
+    report = {"log_prior": [round(float(p), 6) for p in prior]}
+    if isinstance(setting, str):
+        output = trainer.predict(validation, metric_key_prefix="logit_adjustment")
+        logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+        tau, best, unadjusted = tune_logit_adjustment(logits, output.label_ids, prior, labels.names, setting)
+        logger.info(
+            "Logit adjustment τ = %.1f chosen on the validation split: %s %.4f there (%.4f unadjusted).",
+            tau, setting, best, unadjusted,
+        )
+        report.update(
+            tau=tau, chosen_on=config.data.validation_split, metric=setting,
+            validation_score=best, validation_score_unadjusted=unadjusted,
+        )
+    else:
+        tau = float(setting)
+        report.update(tau=tau, chosen_on=None)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    layer = classifier_output_layer(model)
+    with torch.no_grad():
+        layer.bias -= tau * torch.as_tensor(prior, dtype=layer.bias.dtype, device=layer.bias.device)
+    model.config.logit_adjustment_tau = tau
+    return report
 
 
 def evaluate_on_test_split(trainer, run: Run, tokenizer, dataset, labels: LabelInfo, threshold: float = 0.5) -> dict:
