@@ -120,8 +120,11 @@ def _transfer_table(results: dict | None) -> dict | None:
     }
 
 
-def _training_summary(train_config: dict | None, training_args: dict | None) -> list[tuple[str, Any]]:
-    """Headline hyperparameters, from training_args.json (what the Trainer used) else the config's `training:`."""
+def _training_summary(
+    train_config: dict | None, training_args: dict | None, model_config: dict | None = None
+) -> list[tuple[str, Any]]:
+    """Headline hyperparameters, from training_args.json (what the Trainer used) else the config's `training:`, and
+    the post-hoc logit adjustment τ the saved classifier's bias carries (config.json)."""
     source = dict((train_config or {}).get("training") or {})
     source.update(training_args or {})
     keys = (
@@ -137,6 +140,8 @@ def _training_summary(train_config: dict | None, training_args: dict | None) -> 
                 for k, v in section.items()
                 if v is not None and not isinstance(v, (dict, list))
             ]
+    if (model_config or {}).get("logit_adjustment_tau") is not None:
+        rows.append(("logit adjustment τ (in the classifier bias)", model_config["logit_adjustment_tau"]))
     return rows
 
 

@@ -193,7 +193,7 @@ def build_model_card(
         "teacher_layers": (model_config or {}).get("teacher_layers"),
         "vocab_source": (model_config or {}).get("vocab_source"),
         "multi_label": dataset.get("multi_label"),
-        "training": _training_summary(train_config, training_args),
+        "training": _training_summary(train_config, training_args, model_config),
         "train_config_yaml": _config_yaml(train_config),
         "classification": _classification_tables(results) if task == "text-classification" and results else None,
         "ranking": _ranking_tables(results) if task == "sequential-recommendation" and results else None,

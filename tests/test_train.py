@@ -277,6 +277,8 @@ def test_logit_adjustment_is_chosen_on_validation_and_folded_into_the_saved_clas
     assert adjustment["validation_score"] >= adjustment["validation_score_unadjusted"]
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["logit_adjustment_tau"] == adjustment["tau"]
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert f"| logit adjustment τ (in the classifier bias) | {adjustment['tau']} |" in card
     # The last checkpoint is the unadjusted model; the output folder's bias differs from it by exactly -τ·log π.
     final = AutoModelForSequenceClassification.from_pretrained(tmp_path / "run")
     checkpoint = sorted((tmp_path / "run").glob("checkpoint-*"))[-1]
