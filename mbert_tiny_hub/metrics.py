@@ -145,7 +145,9 @@ def tune_logit_adjustment(
     `metric` on (validation) `logits` / `references`; ties go to the smallest τ. Returns τ, the metric there and
     the metric at τ = 0 (the unadjusted model)."""
     if metric not in LOGIT_ADJUSTMENT_METRICS:
-        raise ValueError(f"Unknown metric {metric!r} for the logit adjustment: use one of {', '.join(LOGIT_ADJUSTMENT_METRICS)}.")
+        raise ValueError(
+            f"Unknown metric {metric!r} for the logit adjustment: use one of {', '.join(LOGIT_ADJUSTMENT_METRICS)}."
+        )
     if not len(references):
         raise ValueError("Cannot choose a logit adjustment on an empty split.")
     logits, prior = np.asarray(logits, dtype=np.float64), np.asarray(prior, dtype=np.float64)
