@@ -6,10 +6,10 @@ import pytest
 from mbert_tiny_hub.metrics import (
     classification_report,
     confusion_matrix,
+    log_prior,
     make_compute_metrics,
     predictions_from_logits,
     to_multi_hot,
-    log_prior,
     tune_logit_adjustment,
     tune_threshold,
 )

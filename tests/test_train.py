@@ -263,11 +263,7 @@ def test_multi_label_dataset_trains_with_the_sigmoid_hybrid_loss(fixtures, tmp_p
     assert results["results"]["model"]["threshold"] == saved["multi_label_threshold"]
 
 
-def test_logit_adjustment_is_chosen_on_validation_and_folded_into_the_saved_classifier(fixtures, tmp_path):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from mbert_tiny_hub.metrics import log_prior
-
+def test_logit_adjustment_is_chosen_on_validation_and_recorded(fixtures, tmp_path):
     config = tiny_classification_config(fixtures["dataset"], fixtures["tokenizer"], tmp_path / "run", num_train_epochs=1)
     config["loss"]["logit_adjustment"] = "macro_f1"
     results = run(config, tmp_path)
@@ -279,19 +275,33 @@ def test_logit_adjustment_is_chosen_on_validation_and_folded_into_the_saved_clas
     assert saved["logit_adjustment_tau"] == adjustment["tau"]
     card = (tmp_path / "run" / "README.md").read_text()
     assert f"| logit adjustment τ (in the classifier bias) | {adjustment['tau']} |" in card
+
+
+def test_logit_adjustment_is_folded_into_the_saved_classifier(fixtures, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from data_scripts import load_built_dataset
+    from mbert_tiny_hub.metrics import log_prior
+
+    # Imbalanced classes (joy 5 : anger 2 : fear 1) and a given τ: the shift is real and not the same for every class.
+    dataset = make_classification_dataset(tmp_path / "imbalanced", imbalance={"joy": 5.0, "anger": 2.0, "fear": 1.0})
+    config = tiny_classification_config(dataset, fixtures["tokenizer"], tmp_path / "run", num_train_epochs=1)
+    config["loss"]["logit_adjustment"] = 1.0
+    results = run(config, tmp_path)
+    adjustment = results["results"]["model"]["logit_adjustment"]
+    assert adjustment["tau"] == 1.0 and adjustment["chosen_on"] is None
+    train = load_built_dataset(str(dataset), "all", split="train")
+    prior = log_prior(np.bincount(train["label"], minlength=len(LABELS)))
+    assert np.allclose(adjustment["log_prior"], prior, atol=1e-6) and np.ptp(prior) > 0.5
     # The last checkpoint is the unadjusted model; the output folder's bias differs from it by exactly -τ·log π.
     final = AutoModelForSequenceClassification.from_pretrained(tmp_path / "run")
     checkpoint = sorted((tmp_path / "run").glob("checkpoint-*"))[-1]
     before = AutoModelForSequenceClassification.from_pretrained(checkpoint)
-    prior = torch.tensor(adjustment["log_prior"], dtype=torch.float32)
-    assert torch.allclose(final.classifier.bias, before.classifier.bias - adjustment["tau"] * prior, atol=1e-5)
+    shift = torch.tensor(adjustment["log_prior"], dtype=torch.float32)
+    assert torch.allclose(final.classifier.bias, before.classifier.bias - shift, atol=1e-5)
     assert torch.equal(final.classifier.weight, before.classifier.weight)
-    from data_scripts import load_built_dataset
-
-    train = load_built_dataset(str(fixtures["dataset"]), "all", split="train")
-    assert np.allclose(adjustment["log_prior"], log_prior(np.bincount(train["label"], minlength=len(LABELS))), atol=1e-6)
     # The test figures are the adjusted model's: argmax of the saved folder's logits.
-    test = load_built_dataset(str(fixtures["dataset"]), "all", split="test")
+    test = load_built_dataset(str(dataset), "all", split="test")
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "run")
     with torch.no_grad():
         logits = final.eval()(

@@ -102,8 +102,10 @@ def make_classification_dataset(
     multi_label: bool = False,
     config_name: str = "all",
     seed: int = 0,
+    imbalance: dict | None = None,
 ) -> Path:
-    """A dataset folder in the data contract's layout: <config>/<split>-00000-of-00001.parquet + README.md."""
+    """A dataset folder in the data contract's layout: <config>/<split>-00000-of-00001.parquet + README.md;
+    `imbalance` ({label: relative weight}) draws single-label classes at those odds instead of in turn."""
     from datasets import ClassLabel, Dataset, Features, List, Value
 
     label_feature = List(ClassLabel(names=list(LABELS))) if multi_label else ClassLabel(names=list(LABELS))
@@ -120,7 +122,7 @@ def make_classification_dataset(
     for split, count in zip(("train", "validation", "test"), sizes):
         path = folder / config_name / f"{split}-00000-of-00001.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        Dataset.from_dict(_rows(rng, count, multi_label), features=features).to_parquet(str(path))
+        Dataset.from_dict(_rows(rng, count, multi_label, imbalance), features=features).to_parquet(str(path))
         data_files.append({"split": split, "path": f"{config_name}/{path.name}"})
     card = {
         "configs": [{"config_name": config_name, "data_files": data_files, "default": True}],
