@@ -75,7 +75,7 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     if language_weights:
         logger.info("Language weights: %s", {k: round(v, 3) for k, v in language_weights.items()})
     loss = build_hybrid_loss(config, labels, train_split)
-    check_logit_adjustment(config, labels)
+    check_logit_adjustment(config, labels, model)
     with args.main_process_first(desc="tokenizing"):
         tokenized = tokenize_classification(dataset, tokenizer, config, labels, language_weights)
     if teacher is not None and distillation_kwargs["distil_logits"] and provenance.get("kept_token_ids") is None:
@@ -190,8 +190,9 @@ def choose_threshold(trainer, validation, labels: LabelInfo) -> float:
     return threshold
 
 
-def check_logit_adjustment(config: ExperimentConfig, labels: LabelInfo) -> None:
-    """loss.logit_adjustment is folded into a single-label classifier's bias: refuse it up front elsewhere."""
+def check_logit_adjustment(config: ExperimentConfig, labels: LabelInfo, model) -> None:
+    """loss.logit_adjustment is folded into a single-label classifier's bias: refuse it up front elsewhere, and
+    find that bias before training rather than after."""
     if config.loss.logit_adjustment in (None, "none"):
         return
     if labels.multi_label:
@@ -201,6 +202,7 @@ def check_logit_adjustment(config: ExperimentConfig, labels: LabelInfo) -> None:
         )
     if config.task == "lora":
         raise ConfigError(f"{config.source}: loss.logit_adjustment is not supported for LoRA adapters.")
+    classifier_output_layer(model)
 
 
 def classifier_output_layer(model) -> torch.nn.Linear:
