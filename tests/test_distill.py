@@ -208,3 +208,25 @@ def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_i
     from transformers import AutoTokenizer
 
     assert AutoTokenizer.from_pretrained(tmp_path / "student").get_vocab() == AutoTokenizer.from_pretrained(other).get_vocab()
+
+
+def test_teacher_logits_batched_shortest_first_come_back_in_each_texts_place(teachers):
+    """The teacher's logits are computed in length-sorted batches (less padding) and must land on their own text:
+    each row equals the teacher's logits for that text read alone, with no padding at all."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from mbert_tiny_hub.training.distillation import teacher_logits
+    from test_training_support import corpus_texts
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(teachers["classifier"]).eval()
+    tokenizer = AutoTokenizer.from_pretrained(teachers["classifier"])
+    words = " ".join(corpus_texts(seed=4)[:40]).split()
+    texts = [" ".join(words[i : i + n]) for i, n in enumerate([9, 1, 14, 3, 30, 2, 7, 11, 5, 20])]
+    lengths = [len(tokenizer(t, truncation=True, max_length=16)["input_ids"]) for t in texts]
+    assert lengths != sorted(lengths) and len(set(lengths)) > 4  # the sort does reorder these texts
+    rows = teacher_logits(teacher, tokenizer, texts, max_length=16, batch_size=3)
+    assert len(rows) == len(texts)
+    with torch.no_grad():
+        for text, row in zip(texts, rows):
+            alone = teacher(**tokenizer(text, truncation=True, max_length=16, return_tensors="pt")).logits[0]
+            assert torch.allclose(torch.tensor(row), alone, atol=1e-5), text
