@@ -294,8 +294,9 @@ def _write_comparison(results_list: Sequence[dict], output_dir: Path) -> None:
             plots.plot_transfer_matrix(matrix, staging / "transfer_matrix.png")
             summary["transfer_matrix"] = matrix
             print("\n### Cross-lingual transfer, macro F1\n" + markdown_table(
-                ["trained on", *matrix["columns"]],
-                [[row, *values] for row, values in zip(matrix["rows"], matrix["values"])],
+                ["trained on", *matrix["columns"], "zero-shot mean"],
+                [[row, *values, mean] for row, values, mean in zip(matrix["rows"], matrix["values"],
+                                                                   matrix["zero_shot_mean"])],
             ))
         (staging / "comparison.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         for path in sorted(staging.iterdir()):

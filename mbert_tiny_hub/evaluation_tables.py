@@ -6,6 +6,8 @@ them; nothing here loads a model.
 
 from __future__ import annotations
 
+import statistics
+
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -44,8 +46,9 @@ def transfer_summary(results: Mapping, train_languages: Sequence[str] | None, te
 
 def transfer_matrix(results_list: Sequence[Mapping], include_baselines: bool = True) -> dict:
     """Train-language sets x test languages (macro F1) from several runs' results: one row per model (and per
-    baseline) and set of training languages, one column per test language."""
-    rows, values_by_row, columns = [], {}, []
+    baseline) and set of training languages, one column per test language, and each row's mean over the test
+    languages it never saw labels for (`zero_shot_mean`; None when it saw them all)."""
+    rows, values_by_row, zero_shot_by_row, columns = [], {}, {}, []
     for results in results_list:
         transfer = results.get("transfer")
         if not transfer:
@@ -58,13 +61,23 @@ def transfer_matrix(results_list: Sequence[Mapping], include_baselines: bool = T
             row = f"{system} ({trained_on})"
             if row not in values_by_row:
                 rows.append(row)
-                values_by_row[row] = {}
+                values_by_row[row], zero_shot_by_row[row] = {}, set()
             values_by_row[row].update(scores)
+            zero_shot_by_row[row].update(language for language in transfer.get("zero_shot") or [] if language in scores)
             columns += [language for language in scores if language not in columns]
     if not rows:
         raise EvaluationError("None of the results has a `transfer` block (run evaluate.py with --train-languages).")
     columns = sorted(columns)
-    return {"rows": rows, "columns": columns, "values": [[values_by_row[row].get(c) for c in columns] for row in rows]}
+    zero_shot_mean = [
+        statistics.fmean(values_by_row[row][c] for c in sorted(zero_shot_by_row[row])) if zero_shot_by_row[row] else None
+        for row in rows
+    ]
+    return {
+        "rows": rows,
+        "columns": columns,
+        "values": [[values_by_row[row].get(c) for c in columns] for row in rows],
+        "zero_shot_mean": zero_shot_mean,
+    }
 
 
 def pareto_points(results_list: Sequence[Mapping], batch_size: int = 1, seq_len: int | None = None) -> list[dict]:

@@ -376,6 +376,13 @@ def test_transfer_matrix_has_a_row_per_training_set_and_a_column_per_test_langua
     assert matrix["rows"] == ["tiny-eng-spa (eng+spa)", "tiny-emotion (eng+ita+spa)"]
     assert matrix["columns"] == ["eng", "ita"]
     assert matrix["values"][1] == [None, 0.9]
+    # The zero-shot mean covers the languages a row never saw labels for, and none when it saw them all.
+    assert matrix["zero_shot_mean"] == [transfer_results["transfer"]["macro_f1"]["ita"], None]
+    two_unseen = dict(single_label_results, transfer={
+        "train_languages": ["eng"], "test_languages": ["deu", "eng", "ita"], "zero_shot": ["deu", "ita"],
+        "macro_f1": {"deu": 0.5, "eng": 0.9, "ita": 0.8}, "accuracy": {}, "baselines": {},
+    })
+    assert transfer_matrix([two_unseen], include_baselines=False)["zero_shot_mean"] == [pytest.approx(0.65)]
     written = write_results(transfer_results, tmp_path)
     assert "transfer.png" in written and "per_language_f1.png" in written
 
@@ -597,5 +604,8 @@ def test_compare_combines_earlier_results_into_a_transfer_matrix(transfer_result
     assert (tmp_path / "comparison" / "transfer_matrix.png").read_bytes()[:8] == PNG_MAGIC
     printed = capsys.readouterr().out
     assert "Cross-lingual transfer" in printed and "### Macro F1 per language" in printed  # the run's own report
+    assert "| trained on | eng | ita | zero-shot mean |" in printed
+    ita = transfer_results["transfer"]["macro_f1"]["ita"]
+    assert f"| tiny-eng-spa (eng+spa) | {transfer_results['transfer']['macro_f1']['eng']:.4f} | {ita:.4f} | {ita:.4f} |" in printed
     (tmp_path / "broken.json").write_text("{")
     assert main(["--compare", str(tmp_path / "broken.json")]) == 2
