@@ -7,7 +7,6 @@ them; nothing here loads a model.
 from __future__ import annotations
 
 import statistics
-
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
