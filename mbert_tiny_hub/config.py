@@ -153,7 +153,9 @@ class DistillationConfig:
     texts_per_language: int | None = None  # a seeded sample of at most this many corpus texts per language
     validation_texts: int = 500  # held out of the sampled texts to measure the distillation loss
     text_prefix: str = "query: "  # what the teacher expects before a text (e5: "query: ")
-    teacher_cache_dir: str = "outputs/.teacher_cache"  # cached teacher embeddings, keyed by teacher, texts, settings
+    # cached teacher embeddings (general distillation) and logits (task distillation over another tokenizer), keyed by
+    # teacher, texts and settings
+    teacher_cache_dir: str = "outputs/.teacher_cache"
 
 
 @dataclasses.dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import struct
 import sys
@@ -37,6 +38,9 @@ from modeling.vocab_pruning import LOADING_ONLY_KWARGS
 
 from .config import ConfigError
 from .files import atomic_write
+
+
+logger = logging.getLogger(__name__)
 
 # Where configs expect the converted teacher (relative to the repository root) and its Hub twin.
 DEFAULT_TEACHER_DIR = "teachers/multilingual-e5-small"
@@ -401,37 +405,57 @@ def teacher_embeddings(teacher: str, texts: Sequence[str], cache_dir: str | Path
     """
     texts = list(texts)
     settings = {"prefix": prefix, "max_length": max_length, "pooling": "mean", "normalize": True}
+    loaded = {}
+
+    def embed(chunk: list[str]) -> np.ndarray:
+        if not loaded:
+            loaded["model"] = model if model is not None else AutoModel.from_pretrained(teacher)
+            loaded["tokenizer"] = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(teacher)
+        teacher_model, teacher_tokenizer = loaded["model"], loaded["tokenizer"]
+        # Batches of similar length waste little on padding; rows go back to the texts' order afterwards.
+        order = sorted(range(len(chunk)), key=lambda i: len(chunk[i]))
+        embeddings = np.zeros((len(chunk), teacher_model.config.hidden_size), dtype=np.float32)
+        for sub in range(0, len(order), batch_size):
+            rows = order[sub : sub + batch_size]
+            embeddings[rows] = sentence_embeddings(teacher_model, teacher_tokenizer, [chunk[i] for i in rows], prefix,
+                                                   max_length, batch_size)
+        return embeddings
+
+    return cached_teacher_pass(teacher, texts, cache_dir, settings, "embedding", embed, shard_size, "teacher pass")
+
+
+def cached_teacher_pass(teacher: str, texts: list[str], cache_dir: str | Path, settings: dict, column: str, compute,
+                        shard_size: int = 2048, description: str = "teacher pass") -> datasets.Dataset:
+    """`compute(texts) -> array` over shards of `texts`, cached: a Dataset with columns `text` and `column`.
+
+    The cache lives at `cache_dir/<key>/` where the key covers the teacher (its files), the texts and the settings;
+    each shard is written atomically, so a killed pass resumes at the first missing shard.
+    """
     folder = Path(cache_dir) / cache_key(teacher, texts, settings)
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "settings.json").exists():
-        (folder / "settings.json").write_text(
-            json.dumps({**settings, "teacher": teacher_identity(teacher), "num_texts": len(texts)}, indent=2)
-        )
+        with atomic_write(folder / "settings.json") as partial:
+            partial.write_text(
+                json.dumps({**settings, "teacher": teacher_identity(teacher), "num_texts": len(texts)}, indent=2)
+            )
     shards = [(start, min(start + shard_size, len(texts))) for start in range(0, len(texts), shard_size)]
     todo = [(i, span) for i, span in enumerate(shards) if not (folder / f"shard-{i:05d}.parquet").exists()]
+    missing = sum(end - start for _, (start, end) in todo)
+    logger.info("%s: %d of %d texts read from the cache at %s, %d to compute.", description, len(texts) - missing,
+                len(texts), folder, missing)
     if todo:
-        if model is None:
-            model = AutoModel.from_pretrained(teacher)
-            tokenizer = AutoTokenizer.from_pretrained(teacher)
-        progress = tqdm(total=sum(end - start for _, (start, end) in todo), desc="teacher pass", unit="text")
+        progress = tqdm(total=missing, desc=description, unit="text")
         for index, (start, end) in todo:
             chunk = texts[start:end]
-            # Batches of similar length waste little on padding; rows go back to the texts' order afterwards.
-            order = sorted(range(len(chunk)), key=lambda i: len(chunk[i]))
-            embeddings = np.zeros((len(chunk), model.config.hidden_size), dtype=np.float32)
-            for sub in range(0, len(order), batch_size):
-                rows = order[sub : sub + batch_size]
-                embeddings[rows] = sentence_embeddings(model, tokenizer, [chunk[i] for i in rows], prefix, max_length,
-                                                       batch_size)
-                progress.update(len(rows))
-            shard = datasets.Dataset.from_dict({"text": chunk, "embedding": embeddings.tolist()})
-            target = folder / f"shard-{index:05d}.parquet"
-            with atomic_write(target) as partial:
+            values = np.asarray(compute(chunk), dtype=np.float32)
+            shard = datasets.Dataset.from_dict({"text": chunk, column: values.tolist()})
+            with atomic_write(folder / f"shard-{index:05d}.parquet") as partial:
                 shard.to_parquet(str(partial))
+            progress.update(len(chunk))
         progress.close()
     files = [str(folder / f"shard-{i:05d}.parquet") for i in range(len(shards))]
     if not files:
-        return datasets.Dataset.from_dict({"text": [], "embedding": []})
+        return datasets.Dataset.from_dict({"text": [], column: []})
     return datasets.concatenate_datasets([datasets.Dataset.from_parquet(file) for file in files])
 
 

@@ -4,6 +4,7 @@ logits and hidden states; teachers that cannot teach this student are refused be
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -201,13 +202,37 @@ def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_i
     config["model"]["tokenizer"] = str(other)
     config["model"]["prune_vocabulary"] = False
     config["training"]["num_train_epochs"] = 8
-    with caplog.at_level("INFO", logger="mbert_tiny_hub.training"):
+    config["distillation"]["teacher_cache_dir"] = str(tmp_path / "cache")
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
         results = run(config, tmp_path)
     assert "Teacher logits computed with the teacher's own tokenizer" in caplog.text
+    assert "the teacher's logits (train): 0 of 96 texts read from the cache" in caplog.text
     assert results["results"]["model"]["accuracy"] >= 0.8
     from transformers import AutoTokenizer
 
     assert AutoTokenizer.from_pretrained(tmp_path / "student").get_vocab() == AutoTokenizer.from_pretrained(other).get_vocab()
+
+    # A second student of the same teacher on the same texts reads the logits from the cache; the same teacher
+    # folder fine-tuned again (new weight files, same sizes) gets a new teacher pass.
+    entries = sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir())
+    assert len(entries) == 2  # train and validation
+    config["training"]["num_train_epochs"] = 1
+    config["training"]["output_dir"] = str(tmp_path / "second")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        run(config, tmp_path)
+    assert "the teacher's logits (train): 96 of 96 texts read from the cache" in caplog.text
+    assert "the teacher's logits (validation): 24 of 24 texts read from the cache" in caplog.text
+    assert sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir()) == entries
+    weights = teachers["classifier"] / "model.safetensors"
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    config["training"]["output_dir"] = str(tmp_path / "third")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        run(config, tmp_path)
+    assert "the teacher's logits (train): 0 of 96 texts read from the cache" in caplog.text
+    assert len([path for path in (tmp_path / "cache").iterdir() if path.is_dir()]) == 4
 
 
 def test_teacher_logits_batched_shortest_first_come_back_in_each_texts_place(teachers):
