@@ -217,11 +217,24 @@ class HybridLoss(nn.Module):
         )
 
 
-def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
+                    multi_label: bool = False) -> torch.Tensor:
     """T²·KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over rows (Hinton et al. 2015): the T² keeps the
-    gradient scale independent of the temperature."""
+    gradient scale independent of the temperature.
+
+    multi_label: the classes are independent sigmoids, not one softmax, so each class is its own two-way
+    distribution: T²·KL(Bernoulli(σ(t_c/T)) ‖ Bernoulli(σ(s_c/T))), averaged over classes (as the multi-label task
+    loss is) and rows. A softmax across independent labels would teach only their ranking within a text, not whether
+    each emotion is present."""
     if temperature <= 0:
         raise ValueError(f"The distillation temperature must be > 0; got {temperature}.")
+    if multi_label:
+        student, teacher = student_logits.float() / temperature, teacher_logits.float() / temperature
+        teacher_p = torch.sigmoid(teacher)
+        kl = teacher_p * (F.logsigmoid(teacher) - F.logsigmoid(student)) + (1.0 - teacher_p) * (
+            F.logsigmoid(-teacher) - F.logsigmoid(-student)
+        )
+        return kl.mean() * temperature**2 if kl.numel() else kl.sum()
     student = F.log_softmax(student_logits.float() / temperature, dim=-1)
     teacher = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
     rows = max(math.prod(student.shape[:-1]), 1)

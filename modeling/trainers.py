@@ -195,6 +195,14 @@ class DistillationTrainer(HybridLossTrainer):
         if TEACHER_LOGITS not in self._signature_columns:
             self._signature_columns.append(TEACHER_LOGITS)
 
+    @property
+    def _multi_label(self) -> bool:
+        """Independent sigmoid classes (multi-label): the KL term is then per class (see `distillation_kl`)."""
+        if self.objective != "classification":
+            return False
+        problem_type = getattr(_unwrap(self.model).config, "problem_type", None)
+        return bool(getattr(self.loss, "multi_label", False)) or problem_type == "multi_label_classification"
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs, labels, example_weights = self._split_inputs(inputs)
         precomputed = inputs.pop(TEACHER_LOGITS, None)
@@ -205,7 +213,8 @@ class DistillationTrainer(HybridLossTrainer):
                 raise ValueError("Hidden states cannot be matched across tokenizers: set hidden_weight to 0.")
             outputs = model(**inputs)
             task_loss = self.loss(outputs["logits"], labels, example_weights)
-            kl = distillation_kl(outputs["logits"], precomputed.to(outputs["logits"].dtype), self.temperature)
+            kl = distillation_kl(outputs["logits"], precomputed.to(outputs["logits"].dtype), self.temperature,
+                                 self._multi_label)
             loss = self.alpha * task_loss + (1.0 - self.alpha) * kl
             return (loss, outputs) if return_outputs else loss
         want_hidden = self.hidden_weight > 0
@@ -231,7 +240,8 @@ class DistillationTrainer(HybridLossTrainer):
                     f"Student logits {tuple(student_logits.shape)} and teacher logits {tuple(teacher_logits.shape)} "
                     "do not line up: the teacher must predict the student's labels (or, for mlm, cover its vocabulary)."
                 )
-            kl = distillation_kl(student_logits, teacher_logits, self.temperature) if student_logits.numel() else 0.0
+            kl = (distillation_kl(student_logits, teacher_logits, self.temperature, self._multi_label)
+                  if student_logits.numel() else 0.0)
             loss = self.alpha * task_loss + (1.0 - self.alpha) * kl
         if want_hidden:
             hidden = self._hidden_state_loss(

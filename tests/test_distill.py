@@ -162,6 +162,28 @@ def test_distillation_loss_mixes_the_task_loss_and_the_softened_kl_as_documented
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_a_multi_label_student_learns_each_labels_probability_not_a_softmax_across_labels(teachers, tmp_path):
+    """BRIGHTER-style independent emotions: the trainer's KL term is the per-class (sigmoid) one."""
+    from transformers import AutoModelForSequenceClassification
+
+    from modeling.losses import HybridLoss
+
+    student = AutoModelForSequenceClassification.from_pretrained(
+        teachers["root"] / "init", problem_type="multi_label_classification"
+    ).eval()
+    trainer, batch, teacher = _trainer_and_batch(
+        teachers, student, tmp_path, alpha=0.0, temperature=2.0, loss=HybridLoss(focal_weight=0.0, multi_label=True)
+    )
+    batch["labels"] = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    with torch.no_grad():
+        loss = trainer.compute_loss(student, batch)
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        s, t = student(**inputs).logits / 2.0, teacher.eval()(**inputs).logits / 2.0
+    q = torch.sigmoid(t)
+    per_class = q * (torch.log(q) - torch.log(torch.sigmoid(s))) + (1 - q) * (torch.log(1 - q) - torch.log(1 - torch.sigmoid(s)))
+    assert loss.item() == pytest.approx(4.0 * per_class.mean().item(), rel=1e-4)
+
+
 def test_a_teacher_with_other_labels_is_refused_before_training(teachers, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -194,6 +194,23 @@ def test_distillation_kl_is_zero_for_identical_logits_and_matches_hand_computati
     assert distillation_kl(student, teacher, t).item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_multi_label_distillation_kl_is_per_class_and_sees_what_a_softmax_misses():
+    """Independent labels: each class is a two-way distribution. A teacher sure every emotion is present and a student
+    sure none is give a softmax KL of 0 (both uniform across classes); the per-class KL is large."""
+    teacher, student, t = torch.full((2, 3), 3.0), torch.full((2, 3), -3.0), 2.0
+    assert distillation_kl(student, teacher, t).item() == pytest.approx(0.0, abs=1e-6)
+    assert distillation_kl(student, teacher, t, multi_label=True).item() > 1.0
+    assert distillation_kl(LOGITS, LOGITS, t, multi_label=True).item() == pytest.approx(0.0, abs=1e-7)
+    student, teacher = torch.tensor([[1.0, -2.0], [0.5, 0.0]]), torch.tensor([[0.0, 2.0], [-1.0, 3.0]])
+    terms = []
+    for s_row, t_row in zip(student.tolist(), teacher.tolist()):
+        for s_c, t_c in zip(s_row, t_row):
+            p, q = 1 / (1 + math.exp(-s_c / t)), 1 / (1 + math.exp(-t_c / t))
+            terms.append(q * math.log(q / p) + (1 - q) * math.log((1 - q) / (1 - p)))
+    expected = t**2 * sum(terms) / len(terms)  # mean over rows and classes, as the multi-label task loss
+    assert distillation_kl(student, teacher, t, multi_label=True).item() == pytest.approx(expected, rel=1e-6)
+
+
 def _imbalanced_token_problem(count: int, seed: int):
     """Class 1 is 10% of the data. Token 5 occurs in 70% of class-1 and 15% of class-0 sequences, so even a perfect
     cross-entropy model predicts class 0 when it sees token 5 (P(class 1 | token 5) = 0.34)."""
