@@ -108,17 +108,16 @@ def weights_fingerprint(name_or_path: str) -> dict:
 
 
 def teacher_logits(teacher, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> list[list[float]]:
-    """The teacher's class logits for each text, in the texts' order. Texts are batched shortest first, so a batch
-    is padded to its own longest text rather than to a long outlier somewhere in the split; with the attention mask
-    the padding does not change a text's logits."""
-    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    order = sorted(range(len(texts)), key=lengths.__getitem__)
+    """The teacher's class logits for each text, in the texts' order. The texts are tokenized once and batched
+    shortest first, so a batch is padded to its own longest text rather than to a long outlier somewhere in the
+    split; with the attention mask the padding does not change a text's logits."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
     logits: list[list[float] | None] = [None] * len(texts)
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            encoded = tokenizer([texts[i] for i in batch], padding=True, truncation=True, max_length=max_length,
-                                return_tensors="pt")
-            for i, row in zip(batch, teacher(**encoded).logits.float().tolist()):
+            features = [{key: values[i] for key, values in encoded.items()} for i in batch]
+            for i, row in zip(batch, teacher(**tokenizer.pad(features, return_tensors="pt")).logits.float().tolist()):
                 logits[i] = row
     return logits
