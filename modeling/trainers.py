@@ -89,7 +89,8 @@ class DistillationTrainer(HybridLossTrainer):
         loss = alpha · task + (1 - alpha) · T² · KL(teacher/T ‖ student/T) + hidden_weight · MSE(hidden states)
 
     objective="classification": the task loss is the hybrid loss on the labels; the KL term compares class logits
-        when the teacher is a classifier with the student's labels (`distil_logits=True`). A masked-LM teacher has
+        when the teacher is a classifier with the student's labels (`distil_logits=True`): one softmax over the
+        classes, or for multi-label (independent sigmoid) classes one two-way KL per class. A masked-LM teacher has
         no class logits: it teaches through the hidden states only.
     objective="mlm": student and teacher are masked LMs; the task loss is the student's MLM cross-entropy and the
         KL compares the two vocabulary distributions at the masked positions (teacher columns `teacher_token_ids`).
