@@ -153,7 +153,7 @@ def test_a_missing_lora_target_module_lists_the_linear_modules_and_leaves_no_out
     assert not (tmp_path / "adapter").exists()
 
 
-def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_path):
+def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_path, caplog):
     from mbert_tiny_hub.config import config_from_dict
     from mbert_tiny_hub.training import LabelInfo, apply_lora, build_model
     from modeling.mbert_tiny import MBertTinyConfig, MBertTinyForMaskedLM
@@ -172,10 +172,13 @@ def test_a_base_without_a_trained_pooler_trains_its_pooler_with_the_head(tmp_pat
         config, "sequence_classification", LabelInfo("label", list(LABELS), False), lambda: []
     )
     assert type(model).__name__ == "MBertTinyForSequenceClassification"
-    peft_model = apply_lora(model, config, provenance["missing_keys"])
+    with caplog.at_level("INFO", logger="mbert_tiny_hub.training.lora"):
+        peft_model = apply_lora(model, config, provenance["missing_keys"])
     trainable = {name for name, p in peft_model.named_parameters() if p.requires_grad}
     assert any("pooler" in name for name in trainable) and any("classifier" in name for name in trainable)
     assert any("lora_A" in name for name in trainable)
+    # The log names what is trained in full once each (peft extends the modules_to_save list it is given).
+    assert "(+ trained in full: pooler, classifier)" in caplog.text
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def apply_lora(model: nn.Module, config: ExperimentConfig, missing_keys: Sequenc
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=list(lora.target_modules),
-        modules_to_save=extra_modules or None,
+        modules_to_save=list(extra_modules) or None,  # a copy: peft extends this list with the head's names
         bias=lora.bias,
     )
     try:
