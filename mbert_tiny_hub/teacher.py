@@ -439,7 +439,8 @@ def cached_teacher_pass(teacher: str, texts: list[str], cache_dir: str | Path, s
                 json.dumps({**settings, "teacher": teacher_identity(teacher), "num_texts": len(texts)}, indent=2)
             )
     shards = [(start, min(start + shard_size, len(texts))) for start in range(0, len(texts), shard_size)]
-    todo = [(i, span) for i, span in enumerate(shards) if not (folder / f"shard-{i:05d}.parquet").exists()]
+    todo = [(i, (start, end)) for i, (start, end) in enumerate(shards)
+            if not _shard_holds(folder / f"shard-{i:05d}.parquet", texts[start:end])]
     missing = sum(end - start for _, (start, end) in todo)
     logger.info("%s: %d of %d texts read from the cache at %s, %d to compute.", description, len(texts) - missing,
                 len(texts), folder, missing)
@@ -457,6 +458,23 @@ def cached_teacher_pass(teacher: str, texts: list[str], cache_dir: str | Path, s
     if not files:
         return datasets.Dataset.from_dict({"text": [], column: []})
     return datasets.concatenate_datasets([datasets.Dataset.from_parquet(file) for file in files])
+
+
+def _shard_holds(path: Path, texts: list[str]) -> bool:
+    """Whether a cached shard exists and holds exactly these texts, in this order (a shard written with another
+    shard size, or damaged, is computed again rather than trusted)."""
+    if not path.exists():
+        return False
+    try:
+        held = datasets.Dataset.from_parquet(str(path), columns=["text"])["text"]
+    except Exception as error:  # noqa: BLE001 - any unreadable shard is recomputed, and said
+        logger.warning("Cached shard %s is unreadable (%s): computing it again.", path, error)
+        return False
+    if list(held) != texts:
+        logger.warning("Cached shard %s holds other texts than this pass (another shard size?): computing it again.",
+                       path)
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------------------

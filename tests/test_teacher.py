@@ -171,6 +171,11 @@ def test_teacher_embeddings_are_cached_and_a_killed_pass_resumes_at_the_missing_
     again = teacher_embeddings(str(tiny_teacher), texts, cache, shard_size=8)
     assert shards[0].stat().st_mtime_ns == kept_mtime and shards[2].exists()
     assert np.allclose(np.asarray(again["embedding"]), embeddings, atol=1e-6)
+    # The same pass with another shard size finds shards that hold other texts: it computes them again, and the
+    # rows still line up with their texts.
+    resharded = teacher_embeddings(str(tiny_teacher), texts, cache, shard_size=12)
+    assert resharded["text"] == texts and np.allclose(np.asarray(resharded["embedding"]), embeddings, atol=1e-6)
+    assert len(list(folder.glob("shard-*.parquet"))) == 4
     # Other texts or settings get their own cache entry.
     teacher_embeddings(str(tiny_teacher), texts[:10], cache, shard_size=8)
     teacher_embeddings(str(tiny_teacher), texts[:10], cache, shard_size=8, prefix="")
