@@ -29,7 +29,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import torch
-from huggingface_hub import metadata_load
+from huggingface_hub import metadata_load, try_to_load_from_cache
 from huggingface_hub.utils import tqdm
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
@@ -371,15 +371,18 @@ def translation_retrieval(model, tokenizer, pairs: dict[str, list[str]], prefix:
 
 
 def teacher_identity(name_or_path: str) -> str:
-    """A stable fingerprint of a teacher: its config and weight files when local, else its name."""
+    """A stable fingerprint of a teacher. A local folder: its config, and its JSON and weight files' sizes and
+    modification times (a teacher fine-tuned again under the same name gets a new identity). A Hub id: the id and
+    the commit of the cached snapshot it was loaded from."""
     path = Path(name_or_path)
     if not path.is_dir():
-        return name_or_path
+        cached = try_to_load_from_cache(name_or_path, "config.json")  # .../snapshots/<commit>/config.json
+        return f"{name_or_path}@{Path(cached).parent.name}" if isinstance(cached, str) else name_or_path
     digest = hashlib.sha256()
     for name in sorted(os.listdir(path)):
         if name.endswith((".json", ".safetensors", ".bin")):
             stat = (path / name).stat()
-            digest.update(f"{name}:{stat.st_size}".encode())
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
             if name == "config.json":
                 digest.update((path / name).read_bytes())
     return f"{path.name}-{digest.hexdigest()[:16]}"
@@ -439,8 +442,8 @@ def cached_teacher_pass(teacher: str, texts: list[str], cache_dir: str | Path, s
                 json.dumps({**settings, "teacher": teacher_identity(teacher), "num_texts": len(texts)}, indent=2)
             )
     shards = [(start, min(start + shard_size, len(texts))) for start in range(0, len(texts), shard_size)]
-    todo = [(i, (start, end)) for i, (start, end) in enumerate(shards)
-            if not _shard_holds(folder / f"shard-{i:05d}.parquet", texts[start:end])]
+    parts = {i: _cached_shard(folder / f"shard-{i:05d}.parquet", texts[start:end]) for i, (start, end) in enumerate(shards)}
+    todo = [(i, span) for i, span in enumerate(shards) if parts[i] is None]
     missing = sum(end - start for _, (start, end) in todo)
     logger.info("%s: %d of %d texts read from the cache at %s, %d to compute.", description, len(texts) - missing,
                 len(texts), folder, missing)
@@ -450,31 +453,32 @@ def cached_teacher_pass(teacher: str, texts: list[str], cache_dir: str | Path, s
             chunk = texts[start:end]
             values = np.asarray(compute(chunk), dtype=np.float32)
             shard = datasets.Dataset.from_dict({"text": chunk, column: values.tolist()})
-            with atomic_write(folder / f"shard-{index:05d}.parquet") as partial:
+            target = folder / f"shard-{index:05d}.parquet"
+            with atomic_write(target) as partial:
                 shard.to_parquet(str(partial))
+            parts[index] = datasets.Dataset.from_parquet(str(target))  # as a later run will read it
             progress.update(len(chunk))
         progress.close()
-    files = [str(folder / f"shard-{i:05d}.parquet") for i in range(len(shards))]
-    if not files:
+    if not parts:
         return datasets.Dataset.from_dict({"text": [], column: []})
-    return datasets.concatenate_datasets([datasets.Dataset.from_parquet(file) for file in files])
+    return datasets.concatenate_datasets([parts[i] for i in range(len(shards))])
 
 
-def _shard_holds(path: Path, texts: list[str]) -> bool:
-    """Whether a cached shard exists and holds exactly these texts, in this order (a shard written with another
-    shard size, or damaged, is computed again rather than trusted)."""
+def _cached_shard(path: Path, texts: list[str]) -> datasets.Dataset | None:
+    """A cached shard when it exists and holds exactly these texts, in this order; else None (a shard written with
+    another shard size, or damaged, is computed again rather than trusted)."""
     if not path.exists():
-        return False
+        return None
     try:
-        held = datasets.Dataset.from_parquet(str(path), columns=["text"])["text"]
+        shard = datasets.Dataset.from_parquet(str(path))
     except Exception as error:  # noqa: BLE001 - any unreadable shard is recomputed, and said
         logger.warning("Cached shard %s is unreadable (%s): computing it again.", path, error)
-        return False
-    if list(held) != texts:
+        return None
+    if list(shard["text"]) != texts:
         logger.warning("Cached shard %s holds other texts than this pass (another shard size?): computing it again.",
                        path)
-        return False
-    return True
+        return None
+    return shard
 
 
 # ---------------------------------------------------------------------------------------------------------------

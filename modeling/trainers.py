@@ -199,10 +199,7 @@ class DistillationTrainer(HybridLossTrainer):
     @property
     def _multi_label(self) -> bool:
         """Independent sigmoid classes (multi-label): the KL term is then per class (see `distillation_kl`)."""
-        if self.objective != "classification":
-            return False
-        problem_type = getattr(_unwrap(self.model).config, "problem_type", None)
-        return bool(getattr(self.loss, "multi_label", False)) or problem_type == "multi_label_classification"
+        return self.objective == "classification" and bool(getattr(self.loss, "multi_label", False))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs, labels, example_weights = self._split_inputs(inputs)

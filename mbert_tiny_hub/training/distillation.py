@@ -4,12 +4,9 @@ logits precomputed when it reads other pieces than the student."""
 from __future__ import annotations
 
 import logging
-import os
 import time
-from pathlib import Path
 
 import torch
-from huggingface_hub import try_to_load_from_cache
 
 from modeling.trainers import TEACHER_LOGITS
 
@@ -71,14 +68,13 @@ def teacher_tokenizer_if_different(config: ExperimentConfig, student_tokenizer):
 def add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config: ExperimentConfig):
     """A `teacher_logits` column in the train and validation splits: the teacher's class logits for each text,
     read through the teacher's own tokenizer (so any student tokenizer can learn from them). They are computed once
-    and cached under `distillation.teacher_cache_dir`, keyed by the teacher (its files, and when they change, their
-    modification times), the texts and `max_length`, so every student distilled from one teacher on one dataset
+    and cached under `distillation.teacher_cache_dir`, keyed by the teacher (`teacher_identity`), the texts and
+    `max_length`, so every student distilled from one teacher on one dataset
     shares a single teacher pass; a killed pass resumes at its first missing shard."""
     teacher.eval()
     started, count = time.perf_counter(), 0
     name = config.distillation.teacher
-    settings = {"output": "classification_logits", "max_length": config.model.max_length,
-                "weights": weights_fingerprint(name)}
+    settings = {"output": "classification_logits", "max_length": config.model.max_length}
     for split in (config.data.train_split, config.data.validation_split):
         texts = list(dataset[split][config.data.text_column])  # a Column in datasets 5, not a list
         cached = cached_teacher_pass(
@@ -94,17 +90,6 @@ def add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config: E
         "the cache in %s: %d texts in %.0f s.", config.distillation.teacher_cache_dir, count, elapsed,
     )
     return tokenized
-
-
-def weights_fingerprint(name_or_path: str) -> dict:
-    """What tells two versions of a teacher apart beyond its name and file sizes: the weight files' modification
-    times for a local folder (a teacher fine-tuned again under the same name), the resolved commit for a Hub id."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return {name: (path / name).stat().st_mtime_ns for name in sorted(os.listdir(path))
-                if name.endswith((".safetensors", ".bin"))}
-    cached = try_to_load_from_cache(name_or_path, "config.json")  # .../snapshots/<commit>/config.json once loaded
-    return {"commit": Path(cached).parent.name if isinstance(cached, str) else None}
 
 
 def teacher_logits(teacher, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> list[list[float]]:
