@@ -184,7 +184,7 @@ def format_results(results: Mapping) -> str:
     transfer = results.get("transfer")
     if transfer:
         trained_on = "+".join(transfer["train_languages"]) or "all"
-        scores = {model_name: transfer["macro_f1"], **{n: b["macro_f1"] for n, b in transfer["baselines"].items()}}
+        scores = {model_name: transfer["macro_f1"], **{n: b["macro_f1"] for n, b in transfer.get("baselines", {}).items()}}
         parts += [
             "",
             f"### Cross-lingual transfer, macro F1 (trained on {trained_on}; "

@@ -607,5 +607,11 @@ def test_compare_combines_earlier_results_into_a_transfer_matrix(transfer_result
     assert "| trained on | eng | ita | zero-shot mean |" in printed
     ita = transfer_results["transfer"]["macro_f1"]["ita"]
     assert f"| tiny-eng-spa (eng+spa) | {transfer_results['transfer']['macro_f1']['eng']:.4f} | {ita:.4f} | {ita:.4f} |" in printed
+    # results.json files written before the transfer block carried its baselines still compare (polar_transfer_e5_tiny6).
+    older = json.loads(json.dumps(transfer_results))
+    del older["transfer"]["baselines"]
+    path.write_text(json.dumps(older))
+    assert main(["--compare", str(path), "--output-dir", str(tmp_path / "older")]) == 0
+    assert f"| tiny-eng-spa (eng+spa) | {transfer_results['transfer']['macro_f1']['eng']:.4f} | {ita:.4f} | {ita:.4f} |" in capsys.readouterr().out
     (tmp_path / "broken.json").write_text("{")
     assert main(["--compare", str(tmp_path / "broken.json")]) == 2
