@@ -206,7 +206,7 @@ class DistillationTrainer(HybridLossTrainer):
         precomputed = inputs.pop(TEACHER_LOGITS, None)
         if labels is None:
             raise ValueError("DistillationTrainer needs a `labels` column in every batch.")
-        if precomputed is not None:  # a teacher with another tokenizer: its logits came with the batch
+        if precomputed is not None:  # the teacher's logits were computed once, up front: they came with the batch
             if self.hidden_weight > 0:
                 raise ValueError("Hidden states cannot be matched across tokenizers: set hidden_weight to 0.")
             outputs = model(**inputs)

@@ -80,7 +80,8 @@ def distillation_config(teachers: dict, teacher: Path, output_dir: Path, **disti
         "task": "distillation",
         "model": {"preset": "tiny2", "max_length": 16, "config_overrides": dict(STUDENT_OVERRIDES)},
         "data": {"dataset": str(teachers["dataset"])},
-        "distillation": {"teacher": str(teacher), "temperature": 2.0, "alpha": 0.5, **distillation},
+        "distillation": {"teacher": str(teacher), "temperature": 2.0, "alpha": 0.5,
+                         "teacher_cache_dir": str(output_dir.parent / "cache"), **distillation},
         "training": {
             "output_dir": str(output_dir),
             "num_train_epochs": 2,
@@ -229,7 +230,7 @@ def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_i
     config["distillation"]["teacher_cache_dir"] = str(tmp_path / "cache")
     with caplog.at_level("INFO", logger="mbert_tiny_hub"):
         results = run(config, tmp_path)
-    assert "Teacher logits computed with the teacher's own tokenizer" in caplog.text
+    assert "Teacher logits computed once with the teacher's own tokenizer" in caplog.text
     assert "the teacher's logits (train): 0 of 96 texts read from the cache" in caplog.text
     assert results["results"]["model"]["accuracy"] >= 0.8
     from transformers import AutoTokenizer
@@ -257,6 +258,51 @@ def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_i
         run(config, tmp_path)
     assert "the teacher's logits (train): 0 of 96 texts read from the cache" in caplog.text
     assert len([path for path in (tmp_path / "cache").iterdir() if path.is_dir()]) == 4
+
+
+def test_a_derived_student_reads_its_teachers_logits_computed_once_through_its_own_pieces(teachers, tmp_path, caplog):
+    """Logits alone need no live teacher: for a student derived from the teacher (its pieces, pruned to the training
+    text) they are computed once through the student's own pieces, cached, and shared by a second run; with the
+    hidden-state term the teacher runs live and nothing is cached."""
+    import datasets
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    config = distillation_config(teachers, teachers["classifier"], tmp_path / "student")
+    config["training"]["num_train_epochs"] = 6
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        results = run(config, tmp_path)
+    assert "Teacher logits computed once with the student's own pieces" in caplog.text
+    assert "the teacher's logits (train): 0 of 96 texts read from the cache" in caplog.text
+    assert results["results"]["model"]["accuracy"] >= 0.8
+    entries = sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir())
+    assert len(entries) == 2 and all("student_pieces" in (e / "settings.json").read_text() for e in entries)
+
+    # The pruned vocabulary keeps every piece of the training text, so the student's pieces, mapped back, are the
+    # teacher's own: each cached row is the teacher's logits for that text read through its own tokenizer.
+    teacher = AutoModelForSequenceClassification.from_pretrained(teachers["classifier"]).eval()
+    tokenizer = AutoTokenizer.from_pretrained(teachers["classifier"])
+    train = max(entries, key=lambda e: json.loads((e / "settings.json").read_text())["num_texts"])
+    cached = datasets.Dataset.from_parquet([str(p) for p in sorted(train.glob("shard-*.parquet"))])
+    assert len(cached) == 96
+    with torch.no_grad():
+        for row in cached.select(range(0, 96, 8)):
+            alone = teacher(**tokenizer(row["text"], truncation=True, max_length=16, return_tensors="pt")).logits[0]
+            assert torch.allclose(torch.tensor(row["teacher_logits"]), alone, atol=1e-5), row["text"]
+
+    config["training"].update(output_dir=str(tmp_path / "second"), seed=7, num_train_epochs=1)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        run(config, tmp_path)
+    assert "the teacher's logits (train): 96 of 96 texts read from the cache" in caplog.text
+    assert "the teacher's logits (validation): 24 of 24 texts read from the cache" in caplog.text
+    assert sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir()) == entries
+
+    hidden = distillation_config(teachers, teachers["classifier"], tmp_path / "hidden" / "student", hidden_weight=1.0)
+    hidden["training"]["num_train_epochs"] = 1
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        run(hidden, tmp_path)
+    assert "Teacher logits computed" not in caplog.text and not (tmp_path / "hidden" / "cache").exists()
 
 
 def test_teacher_logits_batched_shortest_first_come_back_in_each_texts_place(teachers):

@@ -23,7 +23,7 @@ from ..results import is_peft, model_summary
 from ..tokenizer_classes import standard_tokenizer
 from .arguments import RunTotals, early_stopping_callbacks, make_training_arguments, training_summary
 from .data import LabelInfo, load_classification_data, tokenize_classification
-from .distillation import add_teacher_logits, prepare_teacher, teacher_tokenizer_if_different
+from .distillation import add_teacher_logits, logits_reader, prepare_teacher
 from .lifecycle import Run, command_line, hub_repo_id, start_training, write_final_folder
 from .lora import apply_lora, write_merged_model
 from .models import build_model, describe_parameters
@@ -78,11 +78,12 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
     check_logit_adjustment(config, labels, model)
     with args.main_process_first(desc="tokenizing"):
         tokenized = tokenize_classification(dataset, tokenizer, config, labels, language_weights)
-    if teacher is not None and distillation_kwargs["distil_logits"] and provenance.get("kept_token_ids") is None:
-        teacher_tokenizer = teacher_tokenizer_if_different(config, tokenizer)
-        if teacher_tokenizer is not None:  # the teacher reads other pieces: its logits are computed once, up front
+    if teacher is not None and distillation_kwargs["distil_logits"]:
+        kept = provenance.get("kept_token_ids")
+        reader = logits_reader(config, tokenizer, kept, distillation_kwargs["hidden_weight"])
+        if reader is not None:  # logits alone: computed once, up front (and cached), not at every step
             with args.main_process_first(desc="the teacher's logits"):
-                tokenized = add_teacher_logits(tokenized, dataset, teacher, teacher_tokenizer, config)
+                tokenized = add_teacher_logits(tokenized, dataset, teacher, reader, config, kept, args.device)
     tokenizer = standard_tokenizer(tokenizer)  # saved as BertTokenizer / XLMRobertaTokenizer, no truncation baked in
 
     trainer_class, extra = HybridLossTrainer, {}
