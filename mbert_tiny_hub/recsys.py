@@ -29,9 +29,10 @@ from typing import Any
 
 import torch
 from datasets import Dataset, DatasetDict
-from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import speed_metrics
 
+from modeling.trainers import HubCheckpointTrainer
 from modeling.bert4rec import (
     MASK_ITEM_INDEX,
     NUM_SPECIAL_ITEMS,
@@ -208,7 +209,7 @@ class ElapsedTraining(TrainerCallback):
             state.log_history[-1]["train_elapsed_s"] = round(self._offset + time.time() - self._started, 1)
 
 
-class Bert4RecTrainer(Trainer):
+class Bert4RecTrainer(HubCheckpointTrainer):
     """A `Trainer` whose evaluation is full-ranking Recall/NDCG/MRR of the next item (seen items excluded).
 
     The eval dataset has `input_ids` (history, vocabulary indexes) and `target_ids` (vocabulary indexes); the

@@ -24,7 +24,22 @@ TEACHER_LOGITS = "teacher_logits"
 PROJECTION_ATTRIBUTE = "distillation_projection"
 
 
-class HybridLossTrainer(Trainer):
+class HubCheckpointTrainer(Trainer):
+    """A Trainer whose pushed checkpoint always reaches the Hub (`hub_strategy` checkpoint / all_checkpoints).
+
+    transformers uploads the checkpoint it has just saved in the background and rotates old checkpoints
+    (`save_total_limit`) right after; a checkpoint folder deleted before the upload has read it never arrives, so the
+    Hub's `last-checkpoint` silently stops updating once the best checkpoint stops changing (the newest one is then the
+    one rotated away). Here each checkpoint's upload finishes before training goes on."""
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        super()._push_from_checkpoint(checkpoint_folder)
+        pushing = getattr(self, "push_in_progress", None)
+        if pushing is not None and self.args.hub_strategy in ("checkpoint", "all_checkpoints"):
+            pushing.wait_until_done()
+
+
+class HybridLossTrainer(HubCheckpointTrainer):
     """A Trainer whose loss is `modeling.losses.HybridLoss`: (1 - λ)·CE + λ·Focal(γ) with class, language
     (per-example) weights and label smoothing.
 
@@ -261,7 +276,7 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
 
 
-class SentenceEmbeddingDistillationTrainer(Trainer):
+class SentenceEmbeddingDistillationTrainer(HubCheckpointTrainer):
     """General (task-agnostic) distillation through sentence embeddings, which needs no shared tokenizer:
 
         loss = embedding_weight · (1 - cos(P·pool(student), teacher_embedding)) + hidden_weight · MSE(hidden states)

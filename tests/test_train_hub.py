@@ -62,13 +62,18 @@ def test_a_killed_run_resumes_from_the_hubs_last_checkpoint_on_a_fresh_machine(h
     first = tmp_path / "first-machine"
     command = [sys.executable, "train.py", "--config", str(_config(data, tmp_path, first, epochs)),
                "--push_to_hub", "--hub_model_id", REPO, "--hub_strategy", "checkpoint"]
-    process = subprocess.Popen(command, cwd=repo_root, env=_env(hub, tmp_path), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 300
-    while process.poll() is None and _hub_step(hub) < 2 * steps_per_epoch and time.time() < deadline:
-        time.sleep(0.05)
-    process.kill()  # the machine goes away mid-run
-    output = process.communicate()[0]
+    # The run's output goes to a file, not a pipe nobody reads while it runs: a full pipe (64 KiB, about 90 epochs of
+    # logs) would block the run and its push thread, and the Hub would never see the second checkpoint.
+    log = tmp_path / "first-machine.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, cwd=repo_root, env=_env(hub, tmp_path), stdout=sink,
+                                   stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 300
+        while process.poll() is None and _hub_step(hub) < 2 * steps_per_epoch and time.time() < deadline:
+            time.sleep(0.05)
+        process.kill()  # the machine goes away mid-run
+        process.wait()
+    output = log.read_text()
     pushed_step = _hub_step(hub)
     assert process.returncode != 0, f"the run finished before it could be killed:\n{output[-3000:]}"
     assert 2 * steps_per_epoch <= pushed_step < epochs * steps_per_epoch, output[-3000:]
@@ -95,6 +100,25 @@ def test_a_killed_run_resumes_from_the_hubs_last_checkpoint_on_a_fresh_machine(h
     assert f'model="{REPO}"' in readme and "results.json" in final
     assert not any(name.startswith("checkpoint-") for name in final)
     assert b"hf_" not in final["train_config.yaml"]  # the token never travels with the run
+
+
+def test_every_saved_checkpoint_reaches_the_hub_though_older_ones_are_rotated_away(hub, data, tmp_path, repo_root):
+    """transformers uploads a checkpoint in the background and rotates checkpoints (save_total_limit 2) right after;
+    once the best checkpoint stops changing (this task reaches macro-F1 1.0 within a few epochs) the newest one is
+    rotated away, and without waiting for its upload `last-checkpoint` on the Hub stopped at an early step."""
+    epochs, steps_per_epoch = 30, 6
+    result = subprocess.run(
+        [sys.executable, "train.py", "--config", str(_config(data, tmp_path, tmp_path / "run", epochs)),
+         "--push_to_hub", "--hub_model_id", REPO, "--hub_strategy", "checkpoint"],
+        cwd=repo_root, env=_env(hub, tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    pushed = []
+    for commit in reversed(hub.commits(REPO)):
+        if commit.title.endswith(", checkpoint"):
+            state = hub.blobs[commit.files["last-checkpoint/trainer_state.json"]]
+            pushed.append(json.loads(state)["global_step"])
+    assert pushed == [steps_per_epoch * (epoch + 1) for epoch in range(epochs)]
 
 
 def test_pushing_needs_a_token_and_is_refused_before_training(hub, data, tmp_path, repo_root):

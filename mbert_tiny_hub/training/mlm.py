@@ -9,9 +9,9 @@ import logging
 import math
 from typing import Any
 
-from transformers import DataCollatorForLanguageModeling, Trainer, set_seed
+from transformers import DataCollatorForLanguageModeling, set_seed
 
-from modeling.trainers import DistillationTrainer
+from modeling.trainers import DistillationTrainer, HubCheckpointTrainer
 
 from ..config import ConfigError, ExperimentConfig
 from ..results import environment_summary, model_summary, results_header
@@ -128,7 +128,7 @@ def run_mlm(config: ExperimentConfig, run: Run) -> dict:
             teacher_token_ids=provenance.get("kept_token_ids"),
         )
     else:
-        trainer = Trainer(**common)
+        trainer = HubCheckpointTrainer(**common)
         # mBERT-Tiny's MLM loss is a per-batch mean: never scale it as if it were normalised by num_items_in_batch.
         trainer.model_accepts_loss_kwargs = False
 
