@@ -82,7 +82,6 @@ def main() -> None:
         batch["labels"] = torch.tensor([targets[i] for i in span])
         batches.append((batch, torch.tensor([precomputed[i] for i in span])))
 
-    kwargs.pop("objective", None)
     trainer = DistillationTrainer(
         model=student, args=TrainingArguments("/tmp/distill_logits_cache_speed", report_to="none", use_cpu=True),
         teacher_model=teacher, teacher_token_ids=kept, loss=build_hybrid_loss(config, labels, train), **kwargs,

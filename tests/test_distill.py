@@ -218,6 +218,17 @@ def test_a_masked_lm_teacher_teaches_through_hidden_states_only(teachers, tmp_pa
     assert (tmp_path / "student" / "model.safetensors").exists()
 
 
+def _rerun_reads_every_logit_from_the_cache(config: dict, tmp_path: Path, caplog, entries: list[Path]) -> None:
+    """Another run of `config` (96 training and 24 validation texts) reads all its teacher logits from the cache and
+    adds no cache entry."""
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        run(config, tmp_path)
+    assert "the teacher's logits (train): 96 of 96 texts read from the cache" in caplog.text
+    assert "the teacher's logits (validation): 24 of 24 texts read from the cache" in caplog.text
+    assert sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir()) == entries
+
+
 def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_its_own(teachers, tmp_path, caplog):
     """The mBERT route: a WordPiece student whose vocabulary is not the teacher's still learns its task logits."""
     from test_training_support import corpus_texts, make_tokenizer
@@ -243,12 +254,7 @@ def test_a_teacher_over_another_tokenizer_teaches_through_logits_computed_with_i
     assert len(entries) == 2  # train and validation
     config["training"]["num_train_epochs"] = 1
     config["training"]["output_dir"] = str(tmp_path / "second")
-    caplog.clear()
-    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
-        run(config, tmp_path)
-    assert "the teacher's logits (train): 96 of 96 texts read from the cache" in caplog.text
-    assert "the teacher's logits (validation): 24 of 24 texts read from the cache" in caplog.text
-    assert sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir()) == entries
+    _rerun_reads_every_logit_from_the_cache(config, tmp_path, caplog, entries)
     weights = teachers["classifier"] / "model.safetensors"
     stat = weights.stat()
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
@@ -290,12 +296,7 @@ def test_a_derived_student_reads_its_teachers_logits_computed_once_through_its_o
             assert torch.allclose(torch.tensor(row["teacher_logits"]), alone, atol=1e-5), row["text"]
 
     config["training"].update(output_dir=str(tmp_path / "second"), seed=7, num_train_epochs=1)
-    caplog.clear()
-    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
-        run(config, tmp_path)
-    assert "the teacher's logits (train): 96 of 96 texts read from the cache" in caplog.text
-    assert "the teacher's logits (validation): 24 of 24 texts read from the cache" in caplog.text
-    assert sorted(path for path in (tmp_path / "cache").iterdir() if path.is_dir()) == entries
+    _rerun_reads_every_logit_from_the_cache(config, tmp_path, caplog, entries)
 
     hidden = distillation_config(teachers, teachers["classifier"], tmp_path / "hidden" / "student", hidden_weight=1.0)
     hidden["training"]["num_train_epochs"] = 1
