@@ -73,6 +73,9 @@ class ModelConfig:
     # custom_code). Off: a plain BERT checkpoint that stock transformers loads as it is.
     remote_code: bool = False
     ignore_mismatched_sizes: bool = False  # start a new classifier head on a checkpoint with other labels
+    # Classification and distillation: keep the input (word) embeddings as they are, so pieces the training text never
+    # uses stay aligned with the ones it does (zero-shot transfer to languages without labels). LoRA freezes them anyway.
+    freeze_input_embeddings: bool = False
 
 
 @dataclasses.dataclass
@@ -296,6 +299,11 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Experime
     ):
         raise ConfigError(f"{source}: loss.class_weights must be numbers >= 0; got {sections['loss'].class_weights}.")
     _check_logit_adjustment(sections["loss"].logit_adjustment, source)
+    if sections["model"].freeze_input_embeddings and task not in ("classification", "distillation"):
+        raise ConfigError(
+            f"{source}: model.freeze_input_embeddings applies to tasks classification and distillation, not {task}"
+            + (" (LoRA trains its adapters only: the embeddings are frozen already)." if task == "lora" else ".")
+        )
     for name in FREE_SECTIONS:
         if data.get(name) is not None and not isinstance(data[name], dict):
             raise ConfigError(f"{source}: {name} must be a mapping of keys to values.")

@@ -240,3 +240,32 @@ def test_evaluate_py_scores_a_headless_adapter_as_the_training_run_did(headless_
     test = load_built_dataset(str(fixtures["dataset"]), "all", split="test")
     report = evaluate_classifier(model, tokenizer, test, max_length=16, baselines=())
     assert report["results"]["model"]["macro_f1"] == pytest.approx(results["results"]["model"]["macro_f1"], abs=1e-6)
+
+
+def test_full_fine_tuning_with_frozen_input_embeddings_keeps_them_and_trains_everything_else(stock_bert_base, tmp_path):
+    """`model.freeze_input_embeddings`: the full fine-tuning counterpart of LoRA's frozen embeddings for zero-shot
+    transfer. The saved word embeddings are the base's bit for bit; position embeddings, encoder and head train."""
+    from transformers import AutoModelForSequenceClassification
+
+    from mbert_tiny_hub.config import ConfigError
+
+    output_dir = tmp_path / "frozen"
+    config = lora_config(stock_bert_base, output_dir)
+    config["task"] = "classification"
+    del config["lora"]
+    config["model"]["freeze_input_embeddings"] = True
+    run(config, tmp_path)
+    before = AutoModelForSequenceClassification.from_pretrained(stock_bert_base["base"])
+    after = AutoModelForSequenceClassification.from_pretrained(output_dir)
+    assert torch.equal(after.get_input_embeddings().weight, before.get_input_embeddings().weight)
+    assert not torch.equal(after.bert.embeddings.position_embeddings.weight, before.bert.embeddings.position_embeddings.weight)
+    query = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(after.get_parameter(query), before.get_parameter(query))
+    assert not torch.equal(after.classifier.weight, before.classifier.weight)
+    parameters = read_results(output_dir)["model"]["parameters"]
+    assert parameters["trainable"] == parameters["total"] - before.get_input_embeddings().weight.numel()
+
+    config["task"] = "lora"
+    config["lora"] = {"r": 4}
+    with pytest.raises(ConfigError, match="freeze_input_embeddings applies to tasks classification and distillation"):
+        run(config, tmp_path)

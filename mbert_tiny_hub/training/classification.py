@@ -69,6 +69,8 @@ def run_classification(config: ExperimentConfig, run: Run) -> dict:
             distillation_kwargs["hidden_layers"] = getattr(model.config, "teacher_layers", None)
     if config.task == "lora":
         model = apply_lora(model, config, provenance.get("missing_keys", ()))
+    if config.model.freeze_input_embeddings:
+        model.get_input_embeddings().requires_grad_(False)
     describe_parameters(model)
 
     language_weights = language_weights_for(config, train_split, has_language)
