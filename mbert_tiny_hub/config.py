@@ -73,8 +73,8 @@ class ModelConfig:
     # custom_code). Off: a plain BERT checkpoint that stock transformers loads as it is.
     remote_code: bool = False
     ignore_mismatched_sizes: bool = False  # start a new classifier head on a checkpoint with other labels
-    # Classification and distillation: keep the input (word) embeddings as they are, so pieces the training text never
-    # uses stay aligned with the ones it does (zero-shot transfer to languages without labels). LoRA freezes them anyway.
+    # Classification and distillation: keep the input (word) embeddings as they are, so pieces the training text
+    # never uses stay aligned with the ones it does (zero-shot transfer to unlabelled languages). LoRA freezes them.
     freeze_input_embeddings: bool = False
 
 
