@@ -21,7 +21,7 @@ def main():
     args = parser.parse_args()
 
     base = count_parameters(BertForSequenceClassification(BertConfig(vocab_size=119_547, num_labels=args.num_labels)))
-    print(f"| model | layers | hidden | heads | FFN | vocab | parameters | embeddings | budget | size vs mBERT-base |")
+    print("| model | layers | hidden | heads | FFN | vocab | parameters | embeddings | budget | size vs mBERT-base |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     print(f"| mBERT-base (cased) | 12 | 768 | 12 | 3072 | 119,547 | {base['total'] / 1e6:.1f}M | "
           f"{base['embeddings'] / base['total']:.0%} | - | 1.00 |")

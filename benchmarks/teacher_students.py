@@ -29,7 +29,7 @@ from mbert_tiny_hub.teacher import (  # noqa: E402
     translation_retrieval,
 )
 from modeling.derivation import derive_student  # noqa: E402
-from modeling.mbert_tiny import PRESETS, count_parameters  # noqa: E402
+from modeling.mbert_tiny import count_parameters  # noqa: E402
 from modeling.vocab_pruning import prune_vocabulary  # noqa: E402
 
 PAIRS = Path(__file__).parent / "data" / "translation_pairs.json"

@@ -53,8 +53,6 @@ def _public_name(word: str) -> str:
     return f"{prefix}={name}" if prefix else name
 
 
-def eval_results_from(results: dict) -> list[EvalResult]:
-    """The model's numbers in `results` as `EvalResult`s (the card's `model-index`); baselines stay in the body."""
 def eval_results_from(results: dict, dataset_id: str | None = None) -> list[EvalResult]:
     """The model's numbers in `results` as `EvalResult`s (the card's `model-index`); baselines stay in the body.
     `dataset_id` is the dataset's Hub id (default: its name_or_path when that is one, else the folder's name)."""

@@ -48,7 +48,7 @@ def test_brighter_refuses_a_header_with_an_empty_column_name(tmp_path):
     source = write_brighter(tmp_path / "src", languages=("eng",))
     columns = BRIGHTER_COLUMNS["eng"]
     rewrite_eng(source, ["id", "text", *columns[:-1], ""], brighter_rows("eng"))
-    with pytest.raises(DataFormatError, match=rf"eng\.csv:1: the header has an empty column name \(column 7\)"):
+    with pytest.raises(DataFormatError, match=r"eng\.csv:1: the header has an empty column name \(column 7\)"):
         build("brighter", source=source, out=tmp_path / "out")
 
 
