@@ -306,6 +306,53 @@ def test_a_derived_student_reads_its_teachers_logits_computed_once_through_its_o
     assert "Teacher logits computed" not in caplog.text and not (tmp_path / "hidden" / "cache").exists()
 
 
+def test_a_multi_label_student_derived_from_its_teacher_learns_from_cached_per_emotion_logits(
+    teachers, tmp_path, caplog
+):
+    """configs/brighter_distill_e5_tiny6_derived.yaml's path: a multi-label teacher (independent emotions), a student
+    derived from it, the teacher's logits (one per emotion) cached through the student's own pieces; the student is
+    saved as a multi-label classifier with a threshold chosen on validation."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    dataset = make_classification_dataset(tmp_path / "multi", multi_label=True)
+    tokenizer = AutoTokenizer.from_pretrained(teachers["root"] / "init")
+    torch.manual_seed(0)
+    BertForSequenceClassification(
+        BertConfig(vocab_size=len(tokenizer), **TEACHER_SHAPE, num_labels=len(LABELS),
+                   problem_type="multi_label_classification")
+    ).save_pretrained(tmp_path / "init")
+    tokenizer.save_pretrained(tmp_path / "init")
+    run(
+        {
+            "task": "classification",
+            "model": {"name_or_path": str(tmp_path / "init"), "max_length": 16},
+            "data": {"dataset": str(dataset), "label_column": "labels"},
+            "loss": {"focal_weight": 0.0},
+            "training": {"output_dir": str(tmp_path / "teacher"), "num_train_epochs": 4, "learning_rate": 1e-3,
+                         "per_device_train_batch_size": 16, "disable_tqdm": True, "seed": 1},
+        },
+        tmp_path,
+        "teacher.yaml",
+    )
+    config = distillation_config(teachers, tmp_path / "teacher", tmp_path / "student")
+    config["data"] = {"dataset": str(dataset), "label_column": "labels"}
+    config["loss"] = {"focal_weight": 0.5}
+    with caplog.at_level("INFO", logger="mbert_tiny_hub"):
+        results = run(config, tmp_path)
+    assert "Teacher logits computed once with the student's own pieces" in caplog.text
+    saved = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert saved["problem_type"] == "multi_label_classification" and len(saved["id2label"]) == len(LABELS)
+    assert 0.05 <= saved["multi_label_threshold"] <= 0.95
+    assert results["dataset"]["multi_label"] is True
+    assert results["results"]["model"]["threshold"] == saved["multi_label_threshold"]
+    import datasets
+
+    train = max((e for e in (tmp_path / "cache").iterdir() if e.is_dir()),
+                key=lambda e: json.loads((e / "settings.json").read_text())["num_texts"])
+    cached = datasets.Dataset.from_parquet([str(p) for p in sorted(train.glob("shard-*.parquet"))])
+    assert all(len(row) == len(LABELS) for row in cached["teacher_logits"])  # one logit per emotion, not per class
+
+
 def test_teacher_logits_batched_shortest_first_come_back_in_each_texts_place(teachers):
     """The teacher's logits are computed in length-sorted batches (less padding) and must land on their own text:
     each row equals the teacher's logits for that text read alone, with no padding at all."""
